@@ -1,0 +1,98 @@
+"""Headless training: `python -m model.train --epochs 100 --units 25 15 --out DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from model.config import ACTIVATIONS, DATASETS, LOSSES, OPTIMIZERS, ConfigError, TrainConfig
+from model.data import DatasetUnavailable, load_splits
+from model.forward import NetworkWeights, accuracy
+from model.storage import SavedModel, save_model
+from model.training import EpochLog, train
+
+KERAS_FILE = "model.keras"
+
+
+def parse_config(argv: Sequence[str] | None = None) -> tuple[TrainConfig, Path | None]:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--units", type=int, nargs="+", default=list(defaults.hidden_units))
+    parser.add_argument("--activation", choices=ACTIVATIONS, default=defaults.activation)
+    parser.add_argument("--loss", choices=LOSSES, default=defaults.loss)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    parser.add_argument("--lr", type=float, default=defaults.learning_rate)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
+    parser.add_argument(
+        "--augment", action="store_true", help="train on shifted, scaled, rotated copies too"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="folder for model.keras, config.json and weights.npz"
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = TrainConfig(
+            hidden_units=tuple(args.units),
+            activation=args.activation,
+            loss=args.loss,
+            optimizer=args.optimizer,
+            learning_rate=args.lr,
+            batch_size=args.batch_size,
+            epochs=args.epochs,
+            seed=args.seed,
+            dataset=args.dataset,
+            augment=args.augment,
+        )
+    except ConfigError as error:
+        parser.error(str(error))
+    return config, args.out
+
+
+def print_epoch(log: EpochLog, _weights: NetworkWeights) -> None:
+    print(
+        f"epoch {log.epoch:4d}  loss {log.loss:.4f}  accuracy {log.accuracy:.4f}  "
+        f"val_loss {log.val_loss:.4f}  val_accuracy {log.val_accuracy:.4f}",
+        flush=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config, out = parse_config(argv)
+    try:
+        splits = load_splits(config.dataset)
+    except DatasetUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"data: {splits.sizes()}  network: {config.to_dict()}", flush=True)
+    started = time.perf_counter()
+    result = train(config, splits, on_epoch=print_epoch)
+    seconds = time.perf_counter() - started
+    if result.diverged:
+        print("stopped: the loss became NaN or infinite; kept the last finite weights")
+    test_accuracy = accuracy(result.weights, splits.test.x, splits.test.y)
+    print(f"test accuracy {test_accuracy:.4f} on {len(splits.test)} images ({seconds:.1f} s)")
+    if out is not None:
+        metrics = {
+            "test_accuracy": test_accuracy,
+            "test_size": len(splits.test),
+            "epochs_trained": len(result.history),
+            "command": "python -m model.train " + " ".join(sys.argv[1:] if argv is None else argv),
+        }
+        save_model(out, SavedModel(config, result.weights, metrics))
+        from model.network import keras_file_bytes, model_from_weights
+
+        (out / KERAS_FILE).write_bytes(keras_file_bytes(model_from_weights(config, result.weights)))
+        print(f"saved {out / KERAS_FILE} and {out}/config.json + weights.npz")
+        print(json.dumps(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

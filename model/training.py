@@ -1,0 +1,79 @@
+"""Step 3 of the lesson, fit: train a network for some epochs, reporting each epoch as it ends."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.config import TrainConfig
+from model.data import Splits
+from model.forward import NetworkWeights
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    """What one finished epoch reports; `epoch` counts from 1 across continued runs."""
+
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+
+    def is_finite(self) -> bool:
+        return all(math.isfinite(value) for value in (self.loss, self.val_loss))
+
+
+EpochSink = Callable[[EpochLog, NetworkWeights], None]
+StopFlag = Callable[[], bool]
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig
+    weights: NetworkWeights
+    history: list[EpochLog] = field(default_factory=list)
+    stopped: bool = False
+    diverged: bool = False
+
+
+def train(
+    config: TrainConfig,
+    splits: Splits,
+    *,
+    initial: NetworkWeights | None = None,
+    first_epoch: int = 1,
+    on_epoch: EpochSink | None = None,
+    should_stop: StopFlag | None = None,
+) -> TrainResult:
+    """Train `config.epochs` epochs, from `initial` weights if given (Continue) or fresh ones.
+
+    Stops early when `should_stop()` turns true (checked every epoch) or when the
+    loss stops being a finite number, keeping the last weights that were finite.
+    """
+    from model.engine import Engine
+
+    engine = Engine.for_config(config, splits)
+    engine.start(initial)
+    result = TrainResult(config, engine.weights())
+    for epoch in range(first_epoch, first_epoch + config.epochs):
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            break
+        log = engine.run_epoch(epoch)
+        if not log.is_finite():
+            result.diverged = True
+            break
+        result.weights = engine.weights()
+        result.history.append(log)
+        if on_epoch is not None:
+            on_epoch(log, result.weights)
+    return result
+
+
+def shuffled_order(size: int, seed: int, epoch: int) -> np.ndarray:
+    """The sample order of one epoch: reproducible from the run's seed and the epoch number."""
+    return np.random.default_rng([seed, epoch]).permutation(size).astype(np.int32)

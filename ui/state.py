@@ -1,0 +1,61 @@
+"""Per-learner session state and the few immutable resources every session shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from model.config import TrainConfig, describe
+from model.data import Splits, load_splits
+from model.forward import NetworkWeights
+from model.storage import SavedModel, load_pretrained
+
+SESSION_MODEL = "session_model"
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """The network that answers on the Draw page: the learner's own, or the bundled one."""
+
+    weights: NetworkWeights
+    config: TrainConfig
+    source: str
+    description: str
+    training: bool = False
+
+
+@st.cache_resource(show_spinner=False)
+def pretrained_model() -> SavedModel:
+    return load_pretrained()
+
+
+@st.cache_data(show_spinner="Loading the handwritten digits…", max_entries=2)
+def dataset_splits(name: str = "bundled") -> Splits:
+    return load_splits(name)
+
+
+def current_model() -> ActiveModel:
+    """The session's latest trained weights if it has any, else the bundled pretrained model."""
+    own = st.session_state.get(SESSION_MODEL)
+    if own is not None:
+        return own
+    bundled = pretrained_model()
+    accuracy = bundled.metrics.get("test_accuracy")
+    detail = f", test accuracy {accuracy:.1%}" if isinstance(accuracy, float) else ""
+    return ActiveModel(
+        bundled.weights,
+        bundled.config,
+        "bundled",
+        f"the bundled pretrained model ({describe(bundled.config)}{detail})",
+    )
+
+
+def render_sidebar() -> None:
+    active = current_model()
+    with st.sidebar:
+        st.caption("Model answering on the Draw page")
+        label = "Your model" if active.source == "session" else "Bundled model"
+        if active.training:
+            label += " (still training)"
+        st.markdown(f"**{label}**  \n{describe(active.config)}")
