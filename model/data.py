@@ -139,3 +139,12 @@ def make_splits(dataset: Dataset, seed: int = DEFAULT_SPLIT_SEED) -> Splits:
 
 def load_splits(name: str = "bundled", seed: int = DEFAULT_SPLIT_SEED) -> Splits:
     return make_splits(load_dataset(name), seed)
+
+
+def read_only(splits: Splits) -> Splits:
+    """Freeze the arrays so one copy can be shared by every session without defensive copies."""
+    for name in SPLIT_NAMES:
+        part = getattr(splits, name)
+        for array in (part.x, part.y, part.indices):
+            array.flags.writeable = False
+    return splits

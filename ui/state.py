@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from model.config import TrainConfig, describe
-from model.data import Splits, load_splits
+from model.data import Splits, load_splits, read_only
 from model.forward import NetworkWeights
 from model.storage import SavedModel, load_pretrained
 
@@ -30,9 +30,10 @@ def pretrained_model() -> SavedModel:
     return load_pretrained()
 
 
-@st.cache_data(show_spinner="Loading the handwritten digits…", max_entries=2)
+@st.cache_resource(show_spinner="Loading the handwritten digits…", max_entries=2)
 def dataset_splits(name: str = "bundled") -> Splits:
-    return load_splits(name)
+    """Shared by all sessions, so the arrays are read-only."""
+    return read_only(load_splits(name))
 
 
 def current_model() -> ActiveModel:
