@@ -56,6 +56,10 @@ def train(
     """
     from model.engine import Engine
 
+    if config.augment:
+        from model.augment import augmented
+
+        splits = augmented(splits, config)
     engine = Engine.for_config(config, splits)
     engine.start(initial)
     result = TrainResult(config, engine.weights())
