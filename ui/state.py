@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 
 from model.config import TrainConfig, describe
@@ -12,6 +13,19 @@ from model.forward import NetworkWeights
 from model.storage import SavedModel, load_pretrained
 
 SESSION_MODEL = "session_model"
+# A dataset image the Data page sends to the Draw page's pipeline view (a SentImage).
+SENT_TO_DRAW = "sent_to_draw"
+# The Draw page's latest network input (400 float32 features), for the Under-the-hood page.
+LAST_DRAWING = "last_drawing"
+
+
+@dataclass(frozen=True)
+class SentImage:
+    """A raw 28×28 uint8 MNIST image (white on black) with its label and where it came from."""
+
+    image28: np.ndarray
+    label: int
+    caption: str
 
 
 @dataclass(frozen=True)
