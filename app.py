@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+# (script, title, icon) of each page in menu order; the first is the home page.
+PAGES = (("pages/home.py", "Home", ":material/home:"),)
+
 
 def pages() -> list[st.Page]:
     return [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page(script, title=title, icon=icon, default=index == 0)
+        for index, (script, title, icon) in enumerate(PAGES)
     ]
 
 

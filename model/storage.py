@@ -70,7 +70,7 @@ def parse_model(config_json: bytes | str, weights_npz: bytes) -> SavedModel:
                     f"expected {expected_count} weight arrays, found {len(archive.files)}"
                 )
             arrays = [archive[name] for name in names]
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
         raise ModelFileError(f"the weights file is not a valid .npz: {error}") from error
     if any(not np.issubdtype(array.dtype, np.floating) for array in arrays):
         raise ModelFileError("weights must be floating-point arrays")
