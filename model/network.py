@@ -17,13 +17,26 @@ def build_model(config: TrainConfig) -> keras.Sequential:
     """Step 1 of the lesson: `Sequential` of `Dense` layers ending in `Dense(1, sigmoid)`."""
     import keras
 
-    keras.utils.set_random_seed(config.seed)
+    # Seeded initialisers rather than keras.utils.set_random_seed: the seed is the run's own and
+    # never touches the process-wide random state that other sessions share.
+    def initializer(layer: int) -> keras.initializers.Initializer:
+        return keras.initializers.GlorotUniform(seed=config.seed * 4 + layer)
+
     layers = [keras.Input(shape=(INPUT_FEATURES,))]
     layers += [
-        keras.layers.Dense(units, activation=config.activation, name=f"hidden_{index}")
+        keras.layers.Dense(
+            units,
+            activation=config.activation,
+            kernel_initializer=initializer(index),
+            name=f"hidden_{index}",
+        )
         for index, units in enumerate(config.hidden_units, start=1)
     ]
-    layers.append(keras.layers.Dense(1, activation="sigmoid", name="output"))
+    layers.append(
+        keras.layers.Dense(
+            1, activation="sigmoid", kernel_initializer=initializer(0), name="output"
+        )
+    )
     return keras.Sequential(layers, name="zero_or_one")
 
 
