@@ -1,0 +1,204 @@
+"""Draw page speed: cold start vs importing TensorFlow, and canvas-to-answer vs Keras `predict`.
+
+Run: `python bench/draw_latency.py` (CHROMIUM_PATH picks the browser; Debian's chromium by
+default, else Playwright's own). Both comparisons are measured side by side in one run:
+
+- Cold start: from launching `streamlit run app.py` until a browser that opened the app and
+  clicked "Draw" shows the canvas, against `python -c "import tensorflow"`. Target ≤ 0.5x.
+- Latency: the server-side work from the canvas's RGBA array to the answer (pipeline, NumPy
+  forward pass, distance to the training images), median over many drawings (MNIST test
+  images drawn large on a canvas, plus varied pen drawings), against the bundled model's
+  `model.predict` on the same 400 inputs. Target: under 10 ms median and ≤ 0.1x.
+
+The last line is `draw/predict: R`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from model.data import load_bundled, load_splits  # noqa: E402
+from model.inference import TrainingNeighbours, read_drawing  # noqa: E402
+from model.preprocess import CANVAS_SIDE, canvas_from_image28  # noqa: E402
+from model.storage import PRETRAINED_DIR, load_pretrained  # noqa: E402
+
+DRAWINGS = 300
+PREDICT_CALLS = 100
+WARMUP_CALLS = 5
+START_TIMEOUT = 180.0
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()
+
+
+def time_tensorflow_import() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import tensorflow"], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def time_cold_start() -> float:
+    """Seconds from `streamlit run` to the Draw page's canvas on screen in Chromium."""
+    from playwright.sync_api import expect, sync_playwright
+
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium or None, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(START_TIMEOUT * 1000)
+        port = free_port()
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_healthy(url, process)
+            page.goto(url)
+            page.get_by_role("link", name="Draw").click()
+            expect(page.locator(CANVAS)).to_be_visible()
+            seconds = time.perf_counter() - started
+        finally:
+            stop(process)
+            browser.close()
+    return seconds
+
+
+def pen_drawing(rng: np.random.Generator) -> np.ndarray:
+    """A 0 (a loop) or a 1 (a line) of random size, place, slant and pen width."""
+    image = Image.new("RGBA", (CANVAS_SIDE, CANVAS_SIDE), (0, 0, 0, 255))
+    pen = ImageDraw.Draw(image)
+    height = rng.uniform(90, 240)
+    cx, cy = rng.uniform(height / 2, CANVAS_SIDE - height / 2, size=2)
+    width = int(rng.integers(6, 41))
+    if rng.random() < 0.5:
+        rx = height * rng.uniform(0.3, 0.5)
+        pen.ellipse(
+            [cx - rx, cy - height / 2, cx + rx, cy + height / 2], outline="white", width=width
+        )
+    else:
+        dx = np.tan(rng.uniform(-0.4, 0.4)) * height / 2
+        pen.line(
+            [(cx + dx, cy - height / 2), (cx - dx, cy + height / 2)], fill="white", width=width
+        )
+    return np.asarray(image)
+
+
+def drawings() -> list[np.ndarray]:
+    dataset = load_bundled()
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(dataset.images), DRAWINGS // 2, replace=False)
+    mnist = [canvas_from_image28(dataset.images[row]) for row in rows]
+    return mnist + [pen_drawing(rng) for _ in range(DRAWINGS - len(mnist))]
+
+
+def main() -> None:
+    tf_import = time_tensorflow_import()
+    cold_start = time_cold_start()
+    print(f"import tensorflow: {tf_import:.2f} s")
+    print(f"cold start to the Draw page's canvas: {cold_start:.2f} s (target ≤ 0.5x)")
+    print(f"coldstart/tf_import: {cold_start / tf_import:.3f}", flush=True)
+
+    saved = load_pretrained()
+    splits = load_splits()
+    neighbours = TrainingNeighbours.calibrated(splits.train.x, splits.validation.x)
+    canvases = drawings()
+    readings, draw_seconds = [], []
+    for rgba in canvases:
+        started = time.perf_counter()
+        reading = read_drawing(rgba, saved.weights, neighbours)
+        draw_seconds.append(time.perf_counter() - started)
+        readings.append(reading)
+    inputs = [r.steps.features for r in readings if r.answer is not None]
+
+    import keras
+
+    model = keras.models.load_model(PRETRAINED_DIR / "model.keras")
+    for features in inputs[:WARMUP_CALLS]:
+        model.predict(features[None, :], verbose=0)
+    predict_seconds, agree = [], 0
+    for reading in readings[:PREDICT_CALLS]:
+        if reading.answer is None:
+            continue
+        started = time.perf_counter()
+        probability = float(model.predict(reading.steps.features[None, :], verbose=0)[0, 0])
+        predict_seconds.append(time.perf_counter() - started)
+        agree += abs(probability - reading.answer.probability) < 1e-4
+
+    draw_median = statistics.median(draw_seconds) * 1000
+    predict_median = statistics.median(predict_seconds) * 1000
+    print(f"drawings answered: {len(inputs)} of {len(canvases)}")
+    print(f"NumPy and Keras probabilities agree on {agree} of {len(predict_seconds)} inputs")
+    print(f"canvas RGBA → answer: median {draw_median:.2f} ms (target < 10 ms)")
+    print(f"keras model.predict: median {predict_median:.2f} ms")
+    print(f"draw/predict: {draw_median / predict_median:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Uploaded PNG/JPEG files, decoded safely into the canvas pipeline's RGBA form."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from model.preprocess import CANVAS_SIDE
+
+ACCEPTED_FORMATS = ("PNG", "JPEG")
+ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg")
+# 16 megapixels covers phone photos; past it a file is refused before its pixels are decoded
+# (a small "decompression bomb" file can otherwise unpack into gigabytes on a shared server).
+MAX_PIXELS = 16_000_000
+# Large photos are shrunk to this side before the pipeline: more detail is never used.
+WORK_SIDE = 2 * CANVAS_SIDE
+# Pixels that differ from the paper's brightness by less than this share of the ink's
+# contrast are paper texture, shadows or JPEG noise, not ink.
+NOISE_FLOOR = 0.25
+# A median brightness from this up means paper (or a light screen), so the ink is the dark part.
+LIGHT_BACKGROUND = 0.5
+DAMAGED = "This image file is damaged or incomplete and cannot be read. Try saving it again."
+
+
+class UploadError(ValueError):
+    """The upload cannot be used; the message says why in words a learner can act on."""
+
+
+@dataclass(frozen=True)
+class DecodedUpload:
+    """An upload as an opaque light-on-dark RGBA image, plus what was done to it."""
+
+    rgba: np.ndarray
+    format: str
+    original_size: tuple[int, int]
+    inverted: bool
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        # Opening reads the header only. Pillow's own bomb check (a process-wide setting,
+        # left alone here) only fires far above MAX_PIXELS, which `_load_pixels` enforces.
+        return Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise UploadError(
+            f"This image has too many pixels (the limit is {MAX_PIXELS:,}). Use a smaller picture."
+        ) from error
+    except UnidentifiedImageError as error:
+        raise UploadError(
+            "This file is not a PNG or JPEG image. Upload a .png or .jpg picture of a 0 or a 1."
+        ) from error
+    except (OSError, ValueError, SyntaxError) as error:
+        raise UploadError(DAMAGED) from error
+
+
+def _load_pixels(image: Image.Image) -> Image.Image:
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise UploadError(
+            f"This image is {width:,}×{height:,} pixels, more than the limit of "
+            f"{MAX_PIXELS:,}. Use a smaller picture."
+        )
+    if image.format == "JPEG":
+        # Lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far less memory for big photos.
+        image.draft("L", (WORK_SIDE, WORK_SIDE))
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise UploadError(DAMAGED) from error
+    image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    return image
+
+
+def _has_transparency(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+
+
+def _grayscale(image: Image.Image) -> np.ndarray:
+    """Brightness in [0, 1]; 16-bit and float PNGs are scaled by their own range."""
+    if image.mode.startswith(("I", "F")):
+        values = np.asarray(image, dtype=np.float32)
+        low, high = float(values.min()), float(values.max())
+        return (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def ink_from_photo(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Ink in [0, 1] from a grayscale picture of any polarity; also says if it was inverted.
+
+    The paper (or screen) is the median brightness. On a light background the ink is what
+    is darker than it (a pen on paper), otherwise what is lighter (MNIST, a dark canvas).
+    Contrast is stretched so the strongest ink is 1, and faint differences are dropped.
+    """
+    background = float(np.median(gray))
+    inverted = background >= LIGHT_BACKGROUND
+    difference = (background - gray) if inverted else (gray - background)
+    strongest = float(difference.max())
+    if strongest <= 0:
+        return np.zeros_like(gray), inverted
+    ink = np.clip(difference / strongest, 0.0, 1.0)
+    ink = np.clip((ink - NOISE_FLOOR) / (1 - NOISE_FLOOR), 0.0, 1.0)
+    return ink.astype(np.float32), inverted
+
+
+def decode_upload(data: bytes, *, max_bytes: int) -> DecodedUpload:
+    """Check and decode an uploaded file; raises UploadError with a learner-friendly message.
+
+    A picture with a transparent background keeps its ink in the alpha channel. An opaque
+    picture goes through `ink_from_photo`, so a dark digit on white paper works as well as
+    a light digit on black.
+    """
+    if len(data) == 0:
+        raise UploadError("This file is empty (0 bytes). Upload a PNG or JPEG picture.")
+    if len(data) > max_bytes:
+        raise UploadError(
+            f"This file is {_megabytes(len(data))}, over the limit of {_megabytes(max_bytes)}. "
+            "Use a smaller picture."
+        )
+    image = _open(data)
+    file_format = image.format or "unknown"
+    original_size = image.size
+    image = _load_pixels(image)
+    if _has_transparency(image):
+        alpha = np.asarray(image.convert("RGBA"))[..., 3].astype(np.float32) / 255.0
+        if alpha.min() < 1.0:
+            ink, inverted = alpha, False
+        else:
+            ink, inverted = ink_from_photo(_grayscale(image))
+    else:
+        ink, inverted = ink_from_photo(_grayscale(image))
+    level = np.round(ink * 255).astype(np.uint8)
+    opaque = np.full(level.shape, 255, dtype=np.uint8)
+    rgba = np.stack([level, level, level, opaque], axis=-1)
+    return DecodedUpload(rgba, file_format, original_size, inverted)

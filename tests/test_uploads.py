@@ -1,0 +1,122 @@
+"""Uploaded pictures: good ones reach the pipeline, bad ones get a clear message and never crash."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from model.preprocess import preprocess
+from model.uploads import MAX_PIXELS, WORK_SIDE, UploadError, decode_upload, ink_from_photo
+
+LIMIT = 2 * 1024 * 1024
+
+
+def encoded(image: Image.Image, file_format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=file_format, **options)
+    return buffer.getvalue()
+
+
+def paper_one(size: tuple[int, int] = (300, 400)) -> Image.Image:
+    """A dark pen stroke on slightly grey paper, like a photo or a scan."""
+    image = Image.new("RGB", size, (228, 224, 215))
+    width, height = size
+    ImageDraw.Draw(image).line(
+        [(width * 0.52, height * 0.15), (width * 0.47, height * 0.85)], fill=(35, 35, 50), width=18
+    )
+    return image
+
+
+@pytest.mark.parametrize("file_format", ["PNG", "JPEG"])
+def test_a_pen_on_paper_is_inverted_to_light_ink_on_dark(file_format: str) -> None:
+    upload = decode_upload(encoded(paper_one(), file_format), max_bytes=LIMIT)
+    assert upload.format == file_format and upload.inverted
+    assert upload.original_size == (300, 400)
+    steps = preprocess(upload.rgba)
+    assert steps.problem is None
+    # Only the stroke counts as ink: the paper and JPEG noise are dropped.
+    top, left, bottom, right = steps.bbox
+    assert right - left < 60 and bottom - top > 250
+
+
+def test_a_light_digit_on_black_is_kept_as_it_is() -> None:
+    image = Image.new("L", (28, 28))
+    ImageDraw.Draw(image).ellipse([8, 5, 20, 23], outline=255, width=3)
+    upload = decode_upload(encoded(image), max_bytes=LIMIT)
+    assert not upload.inverted
+    assert preprocess(upload.rgba).problem is None
+
+
+def test_a_transparent_png_keeps_its_ink_in_the_alpha_channel() -> None:
+    image = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(100, 20), (100, 180)], fill=(0, 0, 0, 255), width=16)
+    upload = decode_upload(encoded(image), max_bytes=LIMIT)
+    ink = upload.rgba[..., 0]
+    assert ink[100, 100] == 255 and ink[100, 20] == 0
+
+
+def test_big_photos_are_shrunk_before_the_pipeline() -> None:
+    upload = decode_upload(encoded(paper_one((3000, 4000)), "JPEG"), max_bytes=LIMIT)
+    assert max(upload.rgba.shape[:2]) <= WORK_SIDE
+    assert upload.original_size == (3000, 4000)
+
+
+def test_a_blank_page_is_an_empty_drawing_not_an_error() -> None:
+    upload = decode_upload(encoded(Image.new("RGB", (100, 100), "white")), max_bytes=LIMIT)
+    assert preprocess(upload.rgba).problem == "empty"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"just some text, not a picture", "not a PNG or JPEG"),
+        (encoded(Image.new("RGB", (50, 50)), "GIF"), "not a PNG or JPEG"),
+        (encoded(Image.new("RGB", (50, 50)), "BMP"), "not a PNG or JPEG"),
+        (encoded(paper_one())[:300], "damaged"),
+        (encoded(paper_one(), "JPEG")[:400], "damaged"),
+    ],
+    ids=["zero-bytes", "text", "gif", "bmp", "truncated-png", "truncated-jpeg"],
+)
+def test_bad_files_get_a_clear_message(data: bytes, message: str) -> None:
+    with pytest.raises(UploadError, match=message):
+        decode_upload(data, max_bytes=LIMIT)
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_decoding() -> None:
+    with pytest.raises(UploadError, match=r"over the limit of 2\.0 MB"):
+        decode_upload(b"\x89PNG" + bytes(LIMIT), max_bytes=LIMIT)
+
+
+def test_a_decompression_bomb_is_refused_before_its_pixels_are_decoded() -> None:
+    # 5,000 × 5,000 black pixels compress to a few kB but would unpack to 25 million pixels.
+    bomb = encoded(Image.new("L", (5000, 5000)))
+    assert len(bomb) < 100_000 and MAX_PIXELS < 5000 * 5000
+    with pytest.raises(UploadError, match="more than the limit"):
+        decode_upload(bomb, max_bytes=LIMIT)
+
+
+def test_a_bomb_beyond_pillows_own_limit_gets_the_same_kind_of_message() -> None:
+    bomb = encoded(Image.new("1", (20_000, 20_000)))
+    with pytest.raises(UploadError, match="too many pixels"):
+        decode_upload(bomb, max_bytes=LIMIT)
+
+
+def test_pillows_global_bomb_limit_is_left_alone() -> None:
+    before = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(UploadError):
+        decode_upload(encoded(Image.new("L", (5000, 5000))), max_bytes=LIMIT)
+    assert before == Image.MAX_IMAGE_PIXELS
+
+
+def test_ink_from_photo_drops_paper_texture() -> None:
+    rng = np.random.default_rng(0)
+    paper = 0.85 + rng.normal(0, 0.02, (100, 100)).astype(np.float32)
+    paper[20:80, 45:55] = 0.1
+    ink, inverted = ink_from_photo(paper)
+    assert inverted
+    assert ink[50, 50] == pytest.approx(1.0, abs=0.05)
+    assert ink[:, :40].max() == 0.0
