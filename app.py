@@ -5,7 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 # (script, title, icon) of each page in menu order; the first is the home page.
-PAGES = (("pages/home.py", "Home", ":material/home:"),)
+PAGES = (
+    ("pages/home.py", "Home", ":material/home:"),
+    ("pages/data.py", "Data", ":material/grid_view:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/draw.py", "Draw", ":material/draw:"),
+    ("pages/under_the_hood.py", "Under the hood", ":material/neurology:"),
+)
 
 
 def pages() -> list[st.Page]:

@@ -38,6 +38,9 @@ class TrainResult:
     history: list[EpochLog] = field(default_factory=list)
     stopped: bool = False
     diverged: bool = False
+    # Adam's step count and moments at the end (None after a divergence), so Continue resumes exactly.
+    optimizer_state: list[np.ndarray] | None = None
+    keras_file: bytes | None = None
 
 
 def train(
@@ -48,11 +51,14 @@ def train(
     first_epoch: int = 1,
     on_epoch: EpochSink | None = None,
     should_stop: StopFlag | None = None,
+    optimizer_state: list[np.ndarray] | None = None,
+    export_keras: bool = False,
 ) -> TrainResult:
     """Train `config.epochs` epochs, from `initial` weights if given (Continue) or fresh ones.
 
     Stops early when `should_stop()` turns true (checked every epoch) or when the
     loss stops being a finite number, keeping the last weights that were finite.
+    With `export_keras` the result also carries the trained model as `.keras` bytes.
     """
     from model.engine import Engine
 
@@ -61,7 +67,7 @@ def train(
 
         splits = augmented(splits, config)
     engine = Engine.for_config(config, splits)
-    engine.start(initial)
+    engine.start(initial, optimizer_state)
     result = TrainResult(config, engine.weights())
     for epoch in range(first_epoch, first_epoch + config.epochs):
         if should_stop is not None and should_stop():
@@ -75,6 +81,10 @@ def train(
         result.history.append(log)
         if on_epoch is not None:
             on_epoch(log, result.weights)
+    if not result.diverged:
+        result.optimizer_state = engine.optimizer_state()
+    if export_keras:
+        result.keras_file = engine.keras_file_bytes(result.weights)
     return result
 
 

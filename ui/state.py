@@ -51,7 +51,14 @@ def dataset_splits(name: str = "bundled") -> Splits:
 
 
 def current_model() -> ActiveModel:
-    """The session's latest trained weights if it has any, else the bundled pretrained model."""
+    """The session's latest trained weights if it has any, else the bundled pretrained model.
+
+    A run still training answers with its newest weights snapshot (`training=True`),
+    refreshed from the job queue on every call, whichever page the learner is on.
+    """
+    from ui.training import sync
+
+    sync()
     own = st.session_state.get(SESSION_MODEL)
     if own is not None:
         return own

@@ -1,0 +1,93 @@
+"""Train: set the network up, train it in the background, watch it learn, then inspect the result."""
+
+import streamlit as st
+
+from model.codegen import keras_script
+from model.config import TrainConfig, describe
+from model.jobs import CANCELLED, STOPPED
+from ui.training import (
+    continue_problem,
+    continue_run,
+    latest_run,
+    live_view,
+    render_controls,
+    render_curves,
+    render_history,
+    render_results,
+    reset_model,
+    start_run,
+    stop_run,
+    sync,
+)
+
+st.title("Train")
+st.caption(
+    "Set the network up, press **Train** and watch it learn. Training runs in a background "
+    "process: moving a slider or visiting another page never loses the weights so far."
+)
+
+# Collect a run that ended while the learner was away before the controls render: a failed
+# full-MNIST download puts the dataset choice back to the bundled images.
+sync()
+chosen = render_controls(TrainConfig())
+valid = isinstance(chosen, TrainConfig)
+if valid:
+    st.markdown(f"**Network:** `{describe(chosen)}`")
+else:
+    st.error(chosen, icon=":material/error:")
+
+run = latest_run()
+training = run is not None and run.training
+blocked = continue_problem(chosen) if valid else chosen
+train_col, stop_col, continue_col, reset_col = st.columns(4)
+if train_col.button(
+    "Train",
+    type="primary",
+    disabled=training or not valid,
+    icon=":material/play_arrow:",
+    key="train_button",
+):
+    start_run(chosen)
+    st.rerun()
+if stop_col.button("Stop", disabled=not training, icon=":material/stop:", key="stop_button"):
+    stop_run()
+    st.rerun()
+if continue_col.button(
+    "Continue",
+    disabled=blocked is not None,
+    help=blocked or "Train the same weights for the chosen number of epochs more.",
+    icon=":material/resume:",
+    key="continue_button",
+):
+    continue_run(chosen)
+    st.rerun()
+if reset_col.button(
+    "Reset",
+    disabled=run is None or run.result_weights is None,
+    help="Forget the trained weights; the Draw page goes back to the bundled model.",
+    icon=":material/restart_alt:",
+    key="reset_button",
+):
+    reset_model()
+    st.rerun()
+
+if run is not None:
+    st.subheader(f"Run {run.number}")
+    if training:
+        live_view()
+    else:
+        if run.message:
+            st.warning(run.message, icon=":material/warning:")
+        elif run.status == STOPPED:
+            st.info("Stopped: the weights trained so far are kept.", icon=":material/pause:")
+        elif run.status == CANCELLED:
+            st.info("Stopped before training began.", icon=":material/pause:")
+        render_curves(run.history)
+        render_results(run)
+
+st.subheader("Run history")
+render_history()
+
+with st.expander("Show the code", icon=":material/code:"):
+    st.caption("The lesson's three steps for the settings above, as a script you can run.")
+    st.code(keras_script(chosen if valid else TrainConfig()), language="python")

@@ -1,0 +1,184 @@
+"""The job queue: FIFO order, cancel, weights streamed back, recycling, killed workers, orphans."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from model import jobs
+from model.config import TrainConfig
+from model.forward import NetworkWeights
+from model.jobs import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    WORKER_ERROR,
+    JobManager,
+    JobRequest,
+)
+
+SHORT = TrainConfig(hidden_units=(4,), epochs=3)
+# Batches of one make each epoch take a noticeable time, so a job is still running when poked.
+LONG = TrainConfig(hidden_units=(4,), epochs=1000, batch_size=1)
+WAIT = 120
+
+
+@pytest.fixture(scope="module")
+def manager():
+    pool = JobManager(workers=1, jobs_per_worker=100)
+    assert pool.wait_until_ready(WAIT)
+    yield pool
+    pool.shutdown()
+
+
+def finished(manager: JobManager, job_id: int):
+    view = manager.wait(job_id, lambda view: view.finished, WAIT)
+    assert view is not None and view.finished, view
+    return view
+
+
+def test_a_job_streams_metrics_and_weights_and_returns_numpy_results(manager) -> None:
+    job_id = manager.submit(JobRequest(SHORT), "alice")
+    view = finished(manager, job_id)
+    assert view.state == DONE and view.error is None
+    assert [log.epoch for log in view.history] == [1, 2, 3]
+    result = view.result
+    assert result.config == SHORT and not result.stopped and not result.diverged
+    assert isinstance(result.weights, NetworkWeights) and result.weights.hidden_units == (4,)
+    assert view.weights is result.weights
+    assert result.keras_file[:2] == b"PK"
+    assert len(result.test) == 150 and result.optimizer_state is not None
+
+
+def test_jobs_run_first_in_first_out_with_visible_positions(manager) -> None:
+    first = manager.submit(JobRequest(LONG), "a")
+    second = manager.submit(JobRequest(SHORT), "b")
+    third = manager.submit(JobRequest(SHORT.with_changes(seed=9)), "c")
+    manager.wait(first, lambda view: view.state == RUNNING, WAIT)
+    assert manager.status(second).state == QUEUED and manager.status(second).position == 1
+    assert manager.status(third).position == 2
+    manager.cancel(first)
+    views = [finished(manager, job_id) for job_id in (first, second, third)]
+    assert [view.state for view in views] == [STOPPED, DONE, DONE]
+    assert views[0].started_at < views[1].started_at < views[2].started_at
+
+
+def test_cancelling_a_queued_job_removes_it_from_the_queue(manager) -> None:
+    running = manager.submit(JobRequest(LONG), "a")
+    queued = manager.submit(JobRequest(SHORT), "b")
+    behind = manager.submit(JobRequest(SHORT), "c")
+    manager.wait(running, lambda view: view.state == RUNNING, WAIT)
+    manager.cancel(queued)
+    assert manager.status(queued).state == CANCELLED
+    assert manager.status(behind).position == 1
+    manager.cancel(running)
+    assert finished(manager, behind).state == DONE
+    assert manager.status(queued).history == ()
+
+
+def test_stopping_a_running_job_keeps_the_weights_so_far(manager) -> None:
+    job_id = manager.submit(JobRequest(LONG), "a")
+    manager.wait(job_id, lambda view: view.epochs_done >= 2, WAIT)
+    manager.cancel(job_id)
+    view = finished(manager, job_id)
+    assert view.state == STOPPED and view.result.stopped
+    assert 2 <= len(view.result.history) < LONG.epochs
+    assert view.result.weights is not None and view.result.keras_file is not None
+
+
+def test_continue_resumes_the_epoch_count_from_the_given_weights(manager) -> None:
+    first = finished(manager, manager.submit(JobRequest(SHORT), "a")).result
+    request = JobRequest(
+        SHORT.with_changes(epochs=2),
+        initial=first.weights,
+        first_epoch=4,
+        optimizer_state=first.optimizer_state,
+    )
+    view = finished(manager, manager.submit(request, "a"))
+    assert [log.epoch for log in view.history] == [4, 5]
+    assert view.history[-1].loss < first.history[0].loss
+
+
+def test_a_nan_loss_ends_the_run_with_the_last_finite_weights(manager) -> None:
+    huge = NetworkWeights(
+        (np.full((400, 4), 3e38, np.float32) * [1, -1, 1, -1], np.ones((4, 1), np.float32)),
+        (np.zeros(4, np.float32), np.zeros(1, np.float32)),
+        "relu",
+    )
+    config = SHORT.with_changes(activation="relu")
+    view = finished(manager, manager.submit(JobRequest(config, initial=huge), "a"))
+    assert view.state == DONE and view.result.diverged and view.history == ()
+    np.testing.assert_array_equal(view.result.weights.kernels[0], huge.kernels[0])
+
+
+def test_a_killed_worker_fails_its_job_clearly_and_is_replaced(manager) -> None:
+    job_id = manager.submit(JobRequest(LONG), "victim")
+    view = manager.wait(job_id, lambda view: view.epochs_done >= 1, WAIT)
+    os.kill(view.worker_pid, signal.SIGKILL)
+    view = finished(manager, job_id)
+    assert view.state == FAILED and view.error_kind == WORKER_ERROR
+    assert "stopped unexpectedly" in view.error and "press Train to try again" in view.error
+    other = finished(manager, manager.submit(JobRequest(SHORT), "bystander"))
+    assert other.state == DONE
+    assert view.worker_pid not in manager.worker_pids()
+
+
+def test_cancel_owner_cancels_and_forgets_that_owners_jobs(manager) -> None:
+    running = manager.submit(JobRequest(LONG), "gone")
+    queued = manager.submit(JobRequest(SHORT), "gone")
+    kept = manager.submit(JobRequest(SHORT), "stays")
+    manager.wait(running, lambda view: view.state == RUNNING, WAIT)
+    manager.cancel_owner("gone")
+    assert manager.status(running) is None and manager.status(queued) is None
+    assert finished(manager, kept).state == DONE
+
+
+def test_workers_are_recycled_after_their_job_budget() -> None:
+    pool = JobManager(workers=1, jobs_per_worker=2)
+    try:
+        pids = []
+        for _ in range(3):
+            view = finished(pool, pool.submit(JobRequest(SHORT), "a"))
+            assert view.state == DONE
+            pids.append(view.worker_pid)
+        assert pids[0] == pids[1] != pids[2]
+        assert pool.workers_started == 2
+    finally:
+        pool.shutdown()
+
+
+def test_jobs_of_vanished_owners_are_cancelled(monkeypatch) -> None:
+    monkeypatch.setattr(jobs, "OWNER_CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(jobs, "ORPHAN_GRACE_SECONDS", 0.5)
+    pool = JobManager(workers=1, owner_alive=lambda owner: owner != "closed-tab")
+    try:
+        orphan = pool.submit(JobRequest(SHORT), "closed-tab")
+        alive = pool.submit(JobRequest(SHORT), "open-tab")
+        assert finished(pool, alive).state == DONE
+        deadline = time.monotonic() + WAIT
+        while pool.status(orphan) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pool.status(orphan) is None
+    finally:
+        pool.shutdown()
+
+
+def test_shutdown_leaves_no_worker_processes() -> None:
+    pool = JobManager(workers=2)
+    pids = pool.worker_pids()
+    queued = pool.submit(JobRequest(SHORT), "a")
+    pool.shutdown()
+    assert pool.status(queued).state == FAILED
+    assert not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids
+    )
+    with pytest.raises(RuntimeError):
+        pool.submit(JobRequest(SHORT), "a")

@@ -1,0 +1,128 @@
+"""The Train page in AppTest: defaults, bad values rejected, a short run to results, Stop, Continue, Reset."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import APP_TIMEOUT, PROJECT_ROOT
+from ui.state import SESSION_MODEL
+
+RUN_TIMEOUT = 180
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_worker() -> Iterator[None]:
+    # The pool is created at the first Train press; one worker keeps the test light.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZOL_WORKERS", "1")
+        yield
+
+
+def open_train_page() -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=APP_TIMEOUT).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def rerun_until(at: AppTest, condition, timeout: float = RUN_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if condition(at):
+            return
+        time.sleep(0.3)
+    raise AssertionError("the page did not reach the expected state in time")
+
+
+def texts(elements) -> list[str]:
+    return [str(element.value) for element in elements]
+
+
+def has_results(at: AppTest) -> bool:
+    return any(metric.label == "Test accuracy" for metric in at.metric)
+
+
+def session_model(at: AppTest):
+    """The model the Draw page would answer with (what current_model() returns)."""
+    return at.session_state.get(SESSION_MODEL)
+
+
+def test_controls_start_from_the_lessons_settings() -> None:
+    at = open_train_page()
+    assert at.number_input(key="epochs").value == 100
+    assert at.slider(key="layers").value == 2
+    assert [at.slider(key=f"units_{i}").value for i in (1, 2)] == [25, 15]
+    assert at.select_slider(key="learning_rate").value == 0.001
+    assert at.number_input(key="batch_size").value == 32
+    assert any(
+        "400 → 25 → 15 → 1 · sigmoid · 10,431 parameters" in text for text in texts(at.markdown)
+    )
+    assert at.button(key="stop_button").proto.disabled
+    assert at.button(key="continue_button").proto.disabled
+    code = at.code[0].value
+    assert "Dense(25, activation='sigmoid')" in code and "epochs=100" in code
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("epochs", 0, "epochs must be 1 to 1000, got 0"),
+        ("epochs", 5000, "epochs must be 1 to 1000, got 5000"),
+        ("batch_size", 0, "batch size must be 1 to 16384, got 0"),
+        ("seed", -3, "seed must be a whole number"),
+    ],
+)
+def test_bad_values_are_rejected_with_a_message(key: str, value: int, message: str) -> None:
+    at = open_train_page()
+    at.number_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert any(message in text for text in texts(at.error)), texts(at.error)
+    assert at.button(key="train_button").proto.disabled
+    at.number_input(key=key).set_value(7).run()
+    assert not at.error and not at.button(key="train_button").proto.disabled
+
+
+def test_a_short_run_reaches_the_results_and_can_be_continued_and_reset() -> None:
+    at = open_train_page()
+    at.number_input(key="epochs").set_value(3).run()
+    at.slider(key="units_1").set_value(12).run()
+    at.button(key="train_button").click().run()
+    rerun_until(at, has_results)
+
+    accuracy = next(metric for metric in at.metric if metric.label == "Test accuracy")
+    assert accuracy.value.endswith("%")
+    assert {metric.label for metric in at.metric} >= {"Precision", "Recall"}
+    assert at.get("download_button")
+    model = session_model(at)
+    assert model.source == "session" and not model.training
+    assert model.weights.hidden_units == (12, 15) and "3 epochs" in model.description
+    at.slider(key="threshold").set_value(0.99).run()
+    assert not at.exception
+
+    at.number_input(key="epochs").set_value(2).run()
+    at.button(key="continue_button").click().run()
+    rerun_until(at, lambda at: has_results(at) and "5 epochs" in session_model(at).description)
+    history = at.dataframe[-1].value
+    assert list(history["epochs"]) == [5]
+
+    at.button(key="reset_button").click().run()
+    assert session_model(at) is None
+    assert not has_results(at)
+
+
+def test_stop_keeps_the_weights_trained_so_far() -> None:
+    at = open_train_page()
+    at.number_input(key="epochs").set_value(1000).run()
+    at.number_input(key="batch_size").set_value(1).run()
+    at.button(key="train_button").click().run()
+    rerun_until(at, lambda at: session_model(at) is not None and session_model(at).training)
+    at.button(key="stop_button").click().run()
+    rerun_until(at, has_results)
+    assert any("Stopped" in text for text in texts(at.info))
+    assert session_model(at).source == "session" and not session_model(at).training
