@@ -17,7 +17,7 @@ COPY --chown=lab:lab app.py ./
 COPY --chown=lab:lab .streamlit ./.streamlit
 COPY --chown=lab:lab model ./model
 COPY --chown=lab:lab ui ./ui
-COPY --chown=lab:lab pages ./pages
+COPY --chown=lab:lab app_pages ./app_pages
 COPY --chown=lab:lab assets ./assets
 
 USER lab

@@ -6,11 +6,11 @@ import streamlit as st
 
 # (script, title, icon) of each page in menu order; the first is the home page.
 PAGES = (
-    ("pages/home.py", "Home", ":material/home:"),
-    ("pages/data.py", "Data", ":material/grid_view:"),
-    ("pages/train.py", "Train", ":material/model_training:"),
-    ("pages/draw.py", "Draw", ":material/draw:"),
-    ("pages/under_the_hood.py", "Under the hood", ":material/neurology:"),
+    ("app_pages/home.py", "Home", ":material/home:"),
+    ("app_pages/data.py", "Data", ":material/grid_view:"),
+    ("app_pages/train.py", "Train", ":material/model_training:"),
+    ("app_pages/draw.py", "Draw", ":material/draw:"),
+    ("app_pages/under_the_hood.py", "Under the hood", ":material/neurology:"),
 )
 
 

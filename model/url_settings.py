@@ -234,3 +234,17 @@ def decode_query(query: str, defaults: TrainConfig | None = None) -> DecodedSett
     """Decode a raw query string such as `units=25,15&epochs=5` (with or without the `?`)."""
     params = parse_qs(query.lstrip("?"), keep_blank_values=True)
     return decode_settings(params, defaults)
+
+
+def page_url(app_url: str, page_slug: str, page_slugs: Iterable[str]) -> str:
+    """The address of one page, from the address of any page of the app (query dropped).
+
+    `st.context.url` is the page the session was opened on, possibly under a base path, so a
+    trailing page slug is swapped for the wanted one.
+    """
+    parts = urlsplit(app_url)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if segments and segments[-1] in set(page_slugs):
+        segments.pop()
+    path = "/" + "/".join([*segments, page_slug])
+    return urlunsplit(parts._replace(path=path, query="", fragment=""))

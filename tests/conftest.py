@@ -18,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+# Every process that renders a page starts the training pool; one worker keeps the suite light.
+os.environ.setdefault("ZOL_WORKERS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 # AppTest runs the real pages in-process; the first import of a page's dependencies is slow.
 APP_TIMEOUT = 120
 SERVER_START_TIMEOUT = 120

@@ -23,7 +23,7 @@ def test_model_package_never_imports_streamlit() -> None:
     offenders = [
         str(path.relative_to(PROJECT_ROOT))
         for path in sorted((PROJECT_ROOT / "model").rglob("*.py"))
-        if {"streamlit", "streamlit_drawable_canvas", "ui", "pages"} & imported_modules(path)
+        if {"streamlit", "streamlit_drawable_canvas", "ui", "app_pages"} & imported_modules(path)
     ]
     assert offenders == []
 
@@ -48,7 +48,7 @@ def test_no_removed_or_server_unsafe_streamlit_apis() -> None:
     forbidden = ("add_rows(", "st.experimental_", "clear_session(")
     offenders = [
         f"{path.relative_to(PROJECT_ROOT)}: {word}"
-        for folder in ("model", "pages", "ui")
+        for folder in ("model", "app_pages", "ui")
         for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
         for word in forbidden
         if word in path.read_text()

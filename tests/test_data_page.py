@@ -11,7 +11,7 @@ from model.data import load_bundled, load_splits
 from tests.conftest import APP_TIMEOUT, PROJECT_ROOT
 from ui.state import SENT_TO_DRAW, SentImage
 
-PAGE = "pages/data.py"
+PAGE = "app_pages/data.py"
 
 
 def open_page() -> AppTest:
@@ -81,7 +81,7 @@ def test_sending_an_image_stores_the_raw_picture_and_opens_draw(monkeypatch) -> 
     position = int(picker.value)
     at.button(key="data_send").click().run()
     assert not at.exception
-    assert switched_to == ["pages/draw.py"]
+    assert switched_to == ["app_pages/draw.py"]
     sent = at.session_state[SENT_TO_DRAW]
     assert isinstance(sent, SentImage)
     train = load_splits("bundled").train

@@ -6,7 +6,7 @@ import tomllib
 
 from tests.conftest import PROJECT_ROOT
 
-RUNTIME_PATHS = ("app.py", ".streamlit", "model", "ui", "pages", "assets")
+RUNTIME_PATHS = ("app.py", ".streamlit", "model", "ui", "app_pages", "assets")
 
 
 def test_public_deployment_settings() -> None:

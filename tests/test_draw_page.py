@@ -15,7 +15,7 @@ from model.data import load_bundled, split_indices
 from tests.conftest import APP_TIMEOUT, PROJECT_ROOT
 from ui.state import LAST_DRAWING, SENT_TO_DRAW, SentImage
 
-PAGE = "pages/draw.py"
+PAGE = "app_pages/draw.py"
 
 
 def open_page(**session: object) -> AppTest:

@@ -17,7 +17,7 @@ from model.storage import load_pretrained
 from tests.conftest import APP_TIMEOUT, PROJECT_ROOT
 from ui.state import LAST_DRAWING, SESSION_MODEL, ActiveModel
 
-PAGE = "pages/under_the_hood.py"
+PAGE = "app_pages/under_the_hood.py"
 
 
 def open_page(**session: object) -> AppTest:

@@ -5,6 +5,13 @@ import streamlit as st
 from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
+from ui.share import (
+    remember,
+    render_class_link,
+    render_exercises,
+    show_notices,
+    starting_settings,
+)
 from ui.training import (
     continue_problem,
     continue_run,
@@ -29,9 +36,12 @@ st.caption(
 # Collect a run that ended while the learner was away before the controls render: a failed
 # full-MNIST download puts the dataset choice back to the bundled images.
 sync()
-chosen = render_controls(TrainConfig())
+settings = starting_settings()
+show_notices(settings)
+chosen = render_controls(settings.config, settings.hidden)
 valid = isinstance(chosen, TrainConfig)
 if valid:
+    remember(chosen)
     st.markdown(f"**Network:** `{describe(chosen)}`")
 else:
     st.error(chosen, icon=":material/error:")
@@ -84,6 +94,9 @@ if run is not None:
             st.info("Stopped before training began.", icon=":material/pause:")
         render_curves(run.history)
         render_results(run)
+
+render_exercises(run)
+render_class_link(chosen if valid else settings.config)
 
 st.subheader("Run history")
 render_history()

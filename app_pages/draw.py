@@ -33,7 +33,7 @@ active = current_model()
 st.markdown(f"Answering now: **{active.description}**.")
 if active.training:
     st.caption("It is still training: every new answer uses its latest weights.")
-st.page_link("pages/train.py", label="Train your own network", icon=":material/model_training:")
+st.page_link("app_pages/train.py", label="Train your own network", icon=":material/model_training:")
 
 sent = st.session_state.get(SENT_TO_DRAW)
 if sent is not None:

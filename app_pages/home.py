@@ -44,4 +44,21 @@ with fit:
     st.caption("Each epoch shows the network every training image once.")
 
 st.subheader("Where to go")
-st.page_link("pages/home.py", label="Home", icon=":material/home:")
+st.page_link(
+    "app_pages/data.py",
+    label="Data: look at the images the network learns from",
+    icon=":material/grid_view:",
+)
+st.page_link(
+    "app_pages/train.py",
+    label="Train: set the network up and watch it learn",
+    icon=":material/model_training:",
+)
+st.page_link(
+    "app_pages/draw.py", label="Draw: test it with your own 0 or 1", icon=":material/draw:"
+)
+st.page_link(
+    "app_pages/under_the_hood.py",
+    label="Under the hood: the forward pass by hand and the weights",
+    icon=":material/neurology:",
+)

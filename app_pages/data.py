@@ -91,7 +91,7 @@ label = int(split.y[picked])
 if send.button("Send it to the Draw page", icon=":material/send:", key=SEND_BUTTON):
     raw = load_bundled().images[split.indices[picked]]
     st.session_state[SENT_TO_DRAW] = SentImage(raw, label, f"{split_name} image #{picked}")
-    st.switch_page("pages/draw.py")
+    st.switch_page("app_pages/draw.py")
 picture, numbers = st.columns([1, 5])
 with picture:
     show_digit(features, caption=f"{split_name} #{picked}, labelled {label}", zoom=DIGIT_ZOOM)

@@ -1,0 +1,102 @@
+"""The Train page's settings in the address bar: shared links in, the current setup out, class links."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from model.config import TrainConfig
+from model.exercises import EXERCISES, Exercise, matching_exercise
+from model.url_settings import (
+    CONTROLS,
+    DecodedSettings,
+    decode_settings,
+    encode_settings,
+    page_url,
+    share_url,
+)
+from ui.training import LAYERS_KEY, UNITS_KEYS, Run
+
+# The settings in force for this session: first from the link it was opened with, then the
+# learner's latest valid choice, so leaving the page and coming back keeps the setup.
+SETTINGS = "train_settings"
+TRAIN_PAGE_SLUG = "train"
+APP_PAGE_SLUGS = ("data", "train", "draw", "under_the_hood")
+DEFAULT_APP_URL = "http://localhost:8501/"
+CONTROL_LABELS = {
+    "hidden_units": "Hidden layers and units",
+    "activation": "Activation",
+    "loss": "Loss",
+    "optimizer": "Optimizer",
+    "learning_rate": "Learning rate",
+    "batch_size": "Batch size",
+    "epochs": "Epochs",
+    "seed": "Random seed",
+    "dataset": "Dataset",
+    "augment": "Augmentation",
+    "shuffle": "Shuffling",
+}
+WIDGET_KEYS = (*CONTROLS, LAYERS_KEY, *UNITS_KEYS)
+
+
+def starting_settings() -> DecodedSettings:
+    if SETTINGS not in st.session_state:
+        params = {key: st.query_params.get_all(key) for key in st.query_params}
+        st.session_state[SETTINGS] = decode_settings(params)
+    return st.session_state[SETTINGS]
+
+
+def show_notices(settings: DecodedSettings) -> None:
+    for notice in settings.notices:
+        st.warning(notice, icon=":material/link_off:")
+
+
+def remember(chosen: TrainConfig) -> None:
+    """Keep the chosen setup and write it into the address bar, so copying it shares it."""
+    current = starting_settings()
+    notices = current.notices if chosen == current.config else []
+    st.session_state[SETTINGS] = DecodedSettings(chosen, current.hidden, notices)
+    st.query_params.from_dict(encode_settings(chosen, current.hidden))
+
+
+def apply_setup(config: TrainConfig) -> None:
+    """Load a ready-made setup into the controls (their widgets take their values anew)."""
+    for key in WIDGET_KEYS:
+        st.session_state.pop(key, None)
+    st.session_state[SETTINGS] = DecodedSettings(config, starting_settings().hidden, [])
+    st.query_params.from_dict(encode_settings(config, starting_settings().hidden))
+
+
+def render_class_link(chosen: TrainConfig) -> None:
+    with st.expander("Teacher: a link for my class", icon=":material/share:"):
+        hide = st.multiselect(
+            "Hide these controls from the class",
+            CONTROLS,
+            default=sorted(starting_settings().hidden),
+            format_func=CONTROL_LABELS.get,
+            key="class_hide",
+        )
+        address = page_url(st.context.url or DEFAULT_APP_URL, TRAIN_PAGE_SLUG, APP_PAGE_SLUGS)
+        st.code(share_url(address, chosen, hide), language=None)
+        st.caption(
+            "Use the copy button on the right. The link opens this page with these settings."
+        )
+
+
+def render_exercises(latest: Run | None) -> None:
+    finished = latest if latest is not None and not latest.training and latest.history else None
+    solved = matching_exercise(finished.config) if finished is not None else None
+    with st.expander("Exercises", icon=":material/school:", expanded=solved is not None):
+        for exercise in EXERCISES:
+            render_exercise(exercise, revealed=exercise is solved)
+
+
+def render_exercise(exercise: Exercise, revealed: bool) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{exercise.title}**  \n{exercise.question}")
+        if st.button("Set it up", key=f"exercise_{exercise.id}", icon=":material/tune:"):
+            apply_setup(exercise.config())
+            st.rerun()
+        if revealed:
+            st.success(exercise.explanation, icon=":material/lightbulb:")
+        else:
+            st.caption("Train with this setup to reveal the explanation.")
