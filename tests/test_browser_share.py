@@ -21,9 +21,9 @@ def test_a_shared_link_opens_the_train_page_set_up_and_trimmed(page: Page, serve
     expect(page.get_by_role("spinbutton", name="Epochs")).to_have_value("7")
     first_layer = main.get_by_test_id("stSlider").filter(has_text="Units in hidden layer 1")
     expect(first_layer.get_by_test_id("stSliderThumbValue")).to_have_text("8")
-    expect(main.get_by_text("Learning rate", exact=True)).to_have_count(0)
+    expect(main.get_by_test_id("stSlider").filter(has_text="Learning rate")).to_have_count(0)
     expect(page.get_by_role("spinbutton", name="Random seed")).to_have_count(0)
-    expect(main.get_by_text("Optimizer", exact=True)).to_have_count(0)
+    expect(main.get_by_test_id("stRadio").filter(has_text="Optimizer")).to_have_count(0)
     expect(main.get_by_text("Batch size", exact=True)).to_be_visible()
 
 

@@ -65,7 +65,7 @@ def test_controls_start_from_the_lessons_settings() -> None:
     )
     assert at.button(key="stop_button").proto.disabled
     assert at.button(key="continue_button").proto.disabled
-    code = at.code[0].value
+    code = next(block.value for block in at.code if "Sequential" in block.value)
     assert "Dense(25, activation='sigmoid')" in code and "epochs=100" in code
 
 
