@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
+import gc
 import itertools
 import multiprocessing
 import os
@@ -27,15 +29,22 @@ from model.training import EpochLog
 WORKERS_ENV = "ZOL_WORKERS"
 JOBS_PER_WORKER_ENV = "ZOL_JOBS_PER_WORKER"
 TF_THREADS_ENV = "ZOL_TF_THREADS"
-# Each Keras build+fit keeps a few MB for good; a fresh process hands it all back.
-DEFAULT_JOBS_PER_WORKER = 20
+ORPHAN_GRACE_ENV = "ZOL_ORPHAN_GRACE_SECONDS"
+# Each job keeps about 25 MB for good in its worker (TensorFlow's traced graphs of a new
+# network shape); a fresh process hands it all back. Ten jobs bound a worker near 1.1 GB.
+DEFAULT_JOBS_PER_WORKER = 10
 # Tiny matrices: one thread per worker beats several threads fighting over two cores.
 DEFAULT_TF_THREADS = 1
 # The worker sends metrics at least this often, and weights (tens to hundreds of kB) less often.
 METRICS_INTERVAL_SECONDS = 0.1
 WEIGHTS_INTERVAL_SECONDS = 0.3
-# A job whose owner (a browser session) has been gone this long is cancelled and forgotten.
-ORPHAN_GRACE_SECONDS = 30.0
+# The manager sends a queued job the moment it reads a result; a worker waits this long for
+# one before it starts compiling for a repeat run (seconds of XLA a queued job would wait for).
+NEXT_JOB_WAIT_SECONDS = 0.5
+# A job whose owner (a browser session) has been gone this long is cancelled and forgotten;
+# long enough to survive a page reload or a brief network drop.
+DEFAULT_ORPHAN_GRACE_SECONDS = 30.0
+ORPHAN_GRACE_SECONDS = float(os.environ.get(ORPHAN_GRACE_ENV) or DEFAULT_ORPHAN_GRACE_SECONDS)
 OWNER_CHECK_SECONDS = 5.0
 # A worker that dies this many times in a row before it is ready means the pool cannot start.
 MAX_FAILED_STARTS = 3
@@ -596,9 +605,17 @@ def worker_main(connection: Connection, cancel: Any, tf_threads: int) -> None:
         if key not in shapes:
             shapes.append(key)
         # Compile only while nothing waits: a queued job should not wait for XLA.
-        if not connection.poll():
+        if not connection.poll(NEXT_JOB_WAIT_SECONDS):
             _compile_idle()
+        _release_memory()
         connection.send(("ready", tuple(shapes)))
+
+
+def _release_memory() -> None:
+    """Hand the freed parts of a finished job's graphs back to the system, not just to malloc."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _compile_idle() -> None:

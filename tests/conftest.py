@@ -65,8 +65,10 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float) -> N
     raise TimeoutError(f"streamlit did not answer {url}/_stcore/health in {timeout} s")
 
 
-def start_server(extra_args: list[str] | None = None, env: dict[str, str] | None = None):
-    port = free_port()
+def start_server(
+    extra_args: list[str] | None = None, env: dict[str, str] | None = None, port: int | None = None
+):
+    port = port or free_port()
     command = [
         sys.executable,
         "-m",

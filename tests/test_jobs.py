@@ -94,6 +94,18 @@ def test_stopping_a_running_job_keeps_the_weights_so_far(manager) -> None:
     assert view.result.weights is not None and view.result.keras_file is not None
 
 
+def test_stopping_during_the_first_epoch_ends_with_a_usable_result(manager) -> None:
+    job_id = manager.submit(JobRequest(LONG), "a")
+    started = manager.wait(job_id, lambda view: view.state == RUNNING, WAIT)
+    assert started.state == RUNNING and started.epochs_done == 0
+    manager.cancel(job_id)
+    view = finished(manager, job_id)
+    assert view.state == STOPPED and view.error is None and view.result.stopped
+    assert len(view.result.history) <= 1
+    assert view.result.weights.hidden_units == LONG.hidden_units
+    assert view.result.keras_file[:2] == b"PK"
+
+
 def test_continue_resumes_the_epoch_count_from_the_given_weights(manager) -> None:
     first = finished(manager, manager.submit(JobRequest(SHORT), "a")).result
     request = JobRequest(

@@ -41,6 +41,9 @@ DATASET_FALLBACK = "train_dataset_fallback"
 DIVERGED = "diverged"
 # How often the live view polls the job: fast enough to look smooth, slow enough to stay cheap.
 POLL_SECONDS = 0.4
+# A queued job only moves up the queue: with a class of thirty, most sessions wait, and each
+# poll is a rerun on the server and a redraw in the browser.
+QUEUED_POLL_SECONDS = 2.0
 LEARNING_RATE_STEPS_PER_DECADE = 3
 DATASET_LABELS = {"bundled": "Bundled (1,000 images)", "mnist": "Full MNIST 0s and 1s (~14,800)"}
 ACTIVATION_LABELS = {"sigmoid": "sigmoid", "relu": "ReLU", "tanh": "tanh"}
@@ -442,13 +445,20 @@ def render_progress(run: Run, view: JobView) -> None:
 
 
 def live_view() -> None:
-    """While a job runs, poll it a few times a second and redraw the progress and the curves."""
+    """While a job runs, poll it a few times a second and redraw the progress and the curves.
 
-    @st.fragment(run_every=POLL_SECONDS)
+    A queued job is polled slowly; when it starts (or ends) the whole page reruns, which
+    sets the polling pace anew.
+    """
+    run = latest_run()
+    view = None if run is None or run.job_id is None else job_manager().peek(run.job_id)
+    queued = view is not None and view.state == QUEUED
+
+    @st.fragment(run_every=QUEUED_POLL_SECONDS if queued else POLL_SECONDS)
     def poll() -> None:
         run = latest_run()
         view = sync(with_history=True)
-        if run is None or view is None or view.finished:
+        if run is None or view is None or view.finished or (view.state == QUEUED) != queued:
             st.rerun()
         render_progress(run, view)
         render_curves(run.history)

@@ -1,0 +1,508 @@
+"""A class of thirty on one server: concurrent Train and Draw sessions, peak memory, memory creep.
+
+Run from the project root: `python bench/classroom.py` (a quick check: `--sessions 5 --runs 20`).
+It starts the real server (`streamlit run app.py`, the default worker count) and, in one run:
+
+1. Times one session alone: open `/train?...`, press Train (100 epochs), wait for the results.
+2. Opens `--sessions` browser contexts at once, each on `/train?units=<10+i>,15&seed=<100+i>`,
+   presses Train in all of them together, waits for each one's results and checks they belong
+   to that session (its own unit count in the network line, the parameter total, the sidebar
+   and the Draw page's "Answering now"), then draws a 1 on the Draw page and reads the answer.
+   Makespan (first Train press to last results) against the ideal: sessions × the single run's
+   time / workers. Target `makespan/ideal` ≤ 1.5.
+3. Samples the resident memory of the server and all its worker processes every 0.2 s through
+   both phases. `peak_memory_gb` is the peak sum of PSS (each shared page split between the
+   processes mapping it, i.e. the RAM the tree occupies, as a container's limit counts it);
+   the sum of RSS, which counts TensorFlow's shared libraries once per worker, is printed
+   too. Target `peak_memory_gb` ≤ 2.0.
+4. Memory creep: `--runs` training runs one after another through a JobManager like the
+   server's (same workers, same jobs-per-worker recycling), total RSS of the process tree once
+   the pool is idle after run 10 and after the last run. Target `creep_mb` ≤ 100.
+
+The browsers stand in for the students' own computers: they run under SCHED_IDLE
+(`--no-browser-idle` to switch that off), so on this machine they use only the CPU time the
+server and its workers leave spare.
+Everything is bounded by `--timeout`; the server, its workers and the browser are stopped
+on every exit path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import psutil
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from model.jobs import (  # noqa: E402
+    DONE,
+    JobManager,
+    JobRequest,
+    configured_jobs_per_worker,
+    configured_workers,
+)
+
+# Read before tests.conftest is imported: it defaults ZOL_WORKERS to 1 for the test suite.
+SERVER_WORKERS = configured_workers()
+
+from model.config import TrainConfig, describe, parameter_counts  # noqa: E402
+from tests.conftest import CHROMIUM_ARGS, chromium_path, start_server, stop_server  # noqa: E402
+
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+NO_ANSWER = "–"
+SAMPLE_SECONDS = 0.2
+PAGE_TIMEOUT_MS = 120_000
+CHECK_TIMEOUT_MS = 10_000
+# Learners arrive over a minute, not in one instant; the page loads are not timed, and thirty
+# at once would only measure this machine's browser.
+PAGES_LOADING_AT_ONCE = 4
+TRAINING_SHOWN = re.compile(
+    r"Waiting for a free training process|Epoch \d+ of \d+|Starting the training processes"
+)
+QUIET_CPU_PERCENT = 15.0
+QUIET_TIMEOUT = 60.0
+JOB_TIMEOUT = 600.0
+CREEP_FIRST_RUN = 10
+# The single timed run uses the lesson's network; the class uses 10+i units in the first layer.
+SINGLE_UNITS = (25, 15)
+FIRST_CLASS_UNITS = 10
+SECOND_LAYER_UNITS = 15
+FIRST_SEED = 100
+MAKESPAN_TARGET, MEMORY_TARGET_GB, CREEP_TARGET_MB = 1.5, 2.0, 100.0
+
+
+@dataclass
+class SessionResult:
+    index: int
+    units: tuple[int, ...]
+    pressed_at: float | None = None
+    results_at: float | None = None
+    prediction: str | None = None
+    leaks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.pressed_at is None or self.results_at is None:
+            return None
+        return self.results_at - self.pressed_at
+
+
+@dataclass(frozen=True)
+class TreeMemory:
+    """Resident memory of a process tree: the sum of RSS counts each shared page once per
+    process that maps it (TensorFlow's libraries in every worker); the sum of PSS splits
+    shared pages between those processes, so it is what the tree occupies in RAM."""
+
+    rss: int
+    pss: int
+    processes: tuple[tuple[str, int, int], ...] = ()
+
+
+def tree_memory(root: psutil.Process) -> TreeMemory:
+    """Memory of a process and all its descendants (those alive at this moment)."""
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return TreeMemory(0, 0)
+    rows = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            info = process.memory_full_info()
+            rows.append((process_label(process, root), info.rss, info.pss))
+    return TreeMemory(sum(r[1] for r in rows), sum(r[2] for r in rows), tuple(rows))
+
+
+def process_label(process: psutil.Process, root: psutil.Process) -> str:
+    if process.pid == root.pid:
+        return "main"
+    command = " ".join(process.cmdline())
+    return "resource tracker" if "resource_tracker" in command else "worker"
+
+
+class MemorySampler:
+    """Samples a process tree's memory on a thread and keeps the peaks."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.peak_rss = 0
+        self.peak = TreeMemory(0, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sample = tree_memory(self.root)
+            self.peak_rss = max(self.peak_rss, sample.rss)
+            if sample.pss > self.peak.pss:
+                self.peak = sample
+            self._stop.wait(SAMPLE_SECONDS)
+
+
+def wait_until_quiet(pid: int) -> None:
+    """Until the server and its workers are nearly idle (workers compile while idle)."""
+    root = psutil.Process(pid)
+    deadline = time.monotonic() + QUIET_TIMEOUT
+    while time.monotonic() < deadline:
+        processes = [root, *root.children(recursive=True)]
+        for process in processes:
+            process.cpu_percent(None)
+        time.sleep(1.0)
+        busy = 0.0
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                busy += process.cpu_percent(None)
+        if busy < QUIET_CPU_PERCENT:
+            return
+
+
+def set_browser_priority(idle: bool, server_pid: int) -> None:
+    """Put every thread of Playwright's driver and Chromium under SCHED_IDLE (or back).
+
+    Chromium sets its renderers' nice values itself; under SCHED_IDLE nice is ignored. New
+    threads and renderers forked later inherit the policy.
+    """
+    policy = os.SCHED_IDLE if idle else os.SCHED_OTHER
+    server = psutil.Process(server_pid)
+    skip = {server_pid, *(child.pid for child in server.children(recursive=True))}
+    for process in psutil.Process().children(recursive=True):
+        if process.pid in skip:
+            continue
+        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError, PermissionError):
+            for thread in process.threads():
+                os.sched_setscheduler(thread.id, policy, os.sched_param(0))
+
+
+class Countdown:
+    """An event set once every party has arrived (or given up)."""
+
+    def __init__(self, parties: int) -> None:
+        self.left = parties
+        self.done = asyncio.Event()
+        if parties <= 0:
+            self.done.set()
+
+    def arrive(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.done.set()
+
+
+def train_url(base: str, units: tuple[int, ...], seed: int) -> str:
+    return f"{base}/train?units={','.join(map(str, units))}&seed={seed}"
+
+
+async def open_train_page(context, url: str, config: TrainConfig):
+    from playwright.async_api import expect
+
+    page = await context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    await page.goto(url)
+    main = page.get_by_test_id("stMain")
+    await expect(main.get_by_text(f"Network: {describe(config)}")).to_be_visible()
+    return page
+
+
+def results_shown(page):
+    return page.get_by_test_id("stMetric").filter(has_text="Test accuracy")
+
+
+def problem_shown(page):
+    return page.get_by_test_id("stAlertContentWarning").or_(
+        page.get_by_test_id("stAlertContentError")
+    )
+
+
+async def press_train(page, result: SessionResult) -> None:
+    """Press Train and wait until the page shows the job queued, running or done."""
+    from playwright.async_api import expect
+
+    result.pressed_at = time.monotonic()
+    await page.get_by_role("button", name="Train").click()
+    training = page.get_by_text(TRAINING_SHOWN)
+    await expect(training.or_(results_shown(page)).or_(problem_shown(page)).first).to_be_visible()
+
+
+async def wait_for_results(page, result: SessionResult, timeout_ms: float) -> None:
+    from playwright.async_api import expect
+
+    problem = problem_shown(page)
+    await expect(results_shown(page).or_(problem).first).to_be_visible(timeout=timeout_ms)
+    result.results_at = time.monotonic()
+    if await problem.count():
+        raise RuntimeError(f"training failed: {await problem.first.inner_text()}")
+
+
+async def check_own_results(page, config: TrainConfig, result: SessionResult) -> None:
+    """Everything shown with the results must describe this session's network, run 1."""
+    main = page.get_by_test_id("stMain")
+    total = sum(parameter_counts(config))
+    checks = {
+        "run number": main.get_by_role("heading", name="Run 1", exact=True),
+        "parameter total": main.get_by_text(f"Total parameters: {total:,} (weights and biases"),
+        "sidebar model": page.get_by_test_id("stSidebar").get_by_text(describe(config)),
+    }
+    for name, locator in checks.items():
+        if await locator.count() != 1:
+            result.leaks.append(name)
+    if await main.get_by_role("heading", name="Run 2").count():
+        result.leaks.append("a second run")
+
+
+async def draw_a_one(page, config: TrainConfig, result: SessionResult) -> None:
+    from playwright.async_api import expect
+
+    await page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+    answering = page.get_by_text(f"your model from run 1 ({describe(config)}, 100 epochs")
+    try:
+        await expect(answering).to_be_visible(timeout=CHECK_TIMEOUT_MS)
+    except AssertionError:
+        result.leaks.append("Draw page model")
+    canvas = page.locator(CANVAS)
+    await canvas.scroll_into_view_if_needed()
+    await expect(canvas).to_be_visible()
+    box = await canvas.bounding_box()
+    x, top, bottom = box["x"] + box["width"] / 2, box["y"] + 35, box["y"] + box["height"] - 35
+    await page.mouse.move(x, top)
+    await page.mouse.down()
+    for step in range(1, 13):
+        await page.mouse.move(x, top + (bottom - top) * step / 12, steps=3)
+    await page.mouse.up()
+    value = (
+        page.get_by_test_id("stMetric")
+        .filter(has_text="Prediction")
+        .get_by_test_id("stMetricValue")
+    )
+    await expect(value).not_to_have_text(NO_ANSWER)
+    result.prediction = await value.inner_text()
+
+
+async def single_run(browser, base: str, job_timeout_ms: float) -> float:
+    """Warm the pool with a one-epoch run, then time the lesson's default run alone."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        warm_config = TrainConfig(hidden_units=(5,), epochs=1)
+        page = await open_train_page(context, f"{base}/train?units=5&epochs=1", warm_config)
+        warm = SessionResult(-1, (5,))
+        await press_train(page, warm)
+        await wait_for_results(page, warm, job_timeout_ms)
+        await page.close()
+        config = TrainConfig(hidden_units=SINGLE_UNITS, seed=1)
+        page = await open_train_page(context, train_url(base, SINGLE_UNITS, 1), config)
+        timed = SessionResult(0, SINGLE_UNITS)
+        await press_train(page, timed)
+        await wait_for_results(page, timed, job_timeout_ms)
+        return timed.seconds
+    finally:
+        await context.close()
+
+
+async def one_learner(
+    browser,
+    base: str,
+    index: int,
+    loading: asyncio.Semaphore,
+    loaded: Countdown,
+    pressed: Countdown,
+    timeout_ms: float,
+) -> SessionResult:
+    units = (FIRST_CLASS_UNITS + index, SECOND_LAYER_UNITS)
+    config = TrainConfig(hidden_units=units, seed=FIRST_SEED + index)
+    result = SessionResult(index, units)
+    gates = [loaded, pressed]
+    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    step = "opening the Train page"
+    try:
+        async with loading:
+            page = await open_train_page(context, train_url(base, units, config.seed), config)
+        gates.pop(0).arrive()
+        await loaded.done.wait()
+        step = "pressing Train"
+        await press_train(page, result)
+        gates.pop(0).arrive()
+        step = "training"
+        await wait_for_results(page, result, timeout_ms)
+        step = "checking the results"
+        await check_own_results(page, config, result)
+        step = "drawing"
+        await draw_a_one(page, config, result)
+    except Exception as error:
+        first_line = str(error).splitlines()[0][:200] if str(error) else ""
+        result.error = f"{step}: {type(error).__name__}: {first_line}"
+    finally:
+        for gate in gates:
+            gate.arrive()
+        await context.close()
+    return result
+
+
+async def classroom(base: str, sessions: int, server_pid: int, idle: bool, timeout: float):
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=PAGE_TIMEOUT_MS)
+    playwright = await async_playwright().start()
+    try:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+        try:
+            timeout_ms = timeout * 1000
+            single = await single_run(browser, base, timeout_ms)
+            await asyncio.to_thread(wait_until_quiet, server_pid)
+            loaded, pressed = Countdown(sessions), Countdown(sessions)
+            loading = asyncio.Semaphore(PAGES_LOADING_AT_ONCE)
+            learners = asyncio.gather(
+                *(
+                    one_learner(browser, base, index, loading, loaded, pressed, timeout_ms)
+                    for index in range(sessions)
+                )
+            )
+            # Every press reaches the server at full speed; from then on the browsers only
+            # watch, on CPU time the training leaves spare.
+            await pressed.done.wait()
+            if idle:
+                set_browser_priority(True, server_pid)
+            results = await learners
+        finally:
+            await browser.close()
+    finally:
+        await playwright.stop()
+    return single, results
+
+
+def creep(runs: int, workers: int, deadline: float) -> tuple[TreeMemory, TreeMemory]:
+    """This process tree's memory with an idle pool after run 10 and after the last run."""
+    manager = JobManager(workers=workers, jobs_per_worker=configured_jobs_per_worker())
+    me = psutil.Process()
+    measured: dict[int, TreeMemory] = {}
+    try:
+        if not manager.wait_until_ready(max(1.0, deadline - time.monotonic())):
+            raise RuntimeError("the worker pool did not start")
+        for number in range(1, runs + 1):
+            config = TrainConfig(hidden_units=(FIRST_CLASS_UNITS + number % 30, 15), seed=number)
+            job_id = manager.submit(JobRequest(config), "creep")
+            left = max(1.0, deadline - time.monotonic())
+            view = manager.wait(job_id, lambda view: view.finished, min(left, JOB_TIMEOUT))
+            if view is None or view.state != DONE:
+                raise RuntimeError(f"run {number} did not finish: {view and view.state}")
+            manager.forget(job_id)
+            if number in (min(CREEP_FIRST_RUN, runs), runs):
+                manager.wait_until_ready(max(1.0, deadline - time.monotonic()))
+                measured[number] = tree_memory(me)
+        return measured[min(CREEP_FIRST_RUN, runs)], measured[runs]
+    finally:
+        manager.shutdown()
+
+
+def report_classroom(
+    single: float, results: list[SessionResult], workers: int, sampler: MemorySampler
+) -> tuple[float, float]:
+    completed = [r for r in results if r.error is None and r.seconds is not None]
+    errors = [r for r in results if r.error is not None]
+    leaking = [r for r in results if r.leaks]
+    pressed = [r.pressed_at for r in results if r.pressed_at is not None]
+    finished = [r.results_at for r in results if r.results_at is not None]
+    makespan = max(finished) - min(pressed) if pressed and finished else float("nan")
+    ideal = len(results) * single / workers
+    predictions = [r.prediction for r in completed]
+    durations = sorted(r.seconds for r in completed)
+    if pressed and durations:
+        print(
+            f"Train presses spread over {max(pressed) - min(pressed):.1f} s; press to results "
+            f"per session: min {durations[0]:.1f} s, median {statistics.median(durations):.1f} s, "
+            f"max {durations[-1]:.1f} s"
+        )
+    print(f"single run alone: {single:.1f} s (press Train to results, default 100 epochs)")
+    print(f"sessions: {len(results)}, workers: {workers}")
+    print(f"completed: {len(completed)}/{len(results)}, errors: {len(errors)}")
+    for r in errors:
+        print(f"  session {r.index} (units {r.units}): {r.error}")
+    leak_word = "none" if not leaking else f"{len(leaking)} sessions"
+    print(f"leakage check (own run 1, own parameter count, own model on Draw): {leak_word}")
+    for r in leaking:
+        print(f"  session {r.index} (units {r.units}): wrong {', '.join(r.leaks)}")
+    print(f"Draw answers to a drawn 1: {predictions.count('1')} × '1' of {len(predictions)}")
+    print(
+        f"makespan: {makespan:.1f} s, ideal {len(results)} × {single:.1f} / {workers} = {ideal:.1f} s"
+    )
+    peak = sampler.peak
+    parts = ", ".join(f"{name} {pss / 2**20:.0f}" for name, _, pss in peak.processes)
+    print(f"peak memory, server + workers: {peak.pss / 2**30:.2f} GB (sum of PSS; MB: {parts})")
+    print(
+        f"  (sum of RSS, shared library pages counted in every process: {sampler.peak_rss / 2**30:.2f} GB)"
+    )
+    return makespan / ideal, peak.pss / 2**30
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=100, help="runs of the memory-creep part")
+    parser.add_argument("--workers", type=int, default=SERVER_WORKERS)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds for everything")
+    parser.add_argument(
+        "--browser-idle",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the browsers at idle CPU priority (they stand in for the students' computers)",
+    )
+    args = parser.parse_args()
+    deadline = time.monotonic() + args.timeout
+    os.chdir(PROJECT_ROOT)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    process, base = start_server(env={"ZOL_WORKERS": str(args.workers)})
+    try:
+        with MemorySampler(process.pid) as sampler:
+            browser_phase = classroom(
+                base, args.sessions, process.pid, args.browser_idle, args.timeout
+            )
+            single, results = asyncio.run(
+                asyncio.wait_for(browser_phase, max(1.0, deadline - time.monotonic()))
+            )
+    finally:
+        stop_server(process)
+    ratio, peak_gb = report_classroom(single, results, args.workers, sampler)
+    first, last = creep(args.runs, args.workers, deadline)
+    creep_mb = (last.rss - first.rss) / 2**20
+    print(
+        f"memory creep, sum of RSS (PSS): {first.rss / 2**20:.0f} ({first.pss / 2**20:.0f}) MB "
+        f"after run {min(CREEP_FIRST_RUN, args.runs)}, {last.rss / 2**20:.0f} "
+        f"({last.pss / 2**20:.0f}) MB after run {args.runs} (this process and "
+        f"{args.workers} workers recycled every {configured_jobs_per_worker()} jobs)"
+    )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"makespan/ideal: {ratio:.2f}")
+    print(f"peak_memory_gb: {peak_gb:.2f}")
+    print(f"creep_mb: {creep_mb:.0f}")
+    ok = (
+        all(r.error is None and not r.leaks for r in results)
+        and ratio <= MAKESPAN_TARGET
+        and peak_gb <= MEMORY_TARGET_GB
+        and creep_mb <= CREEP_TARGET_MB
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
