@@ -26,10 +26,14 @@ def run() -> None:
         page_title="Zero-or-One Lab", page_icon=":material/neurology:", layout="wide"
     )
     navigation = st.navigation(pages())
+    from ui.runs import prewarm_training
     from ui.state import render_sidebar
 
     render_sidebar()
-    navigation.run()
+    try:
+        navigation.run()
+    finally:
+        prewarm_training()
 
 
 if __name__ == "__main__":

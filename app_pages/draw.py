@@ -9,9 +9,9 @@ from model.inference import (
     UNSURE_HIGH,
     UNSURE_LOW,
     TrainingNeighbours,
-    read_drawing,
+    classify,
 )
-from model.preprocess import CANVAS_SIDE, canvas_from_image28
+from model.preprocess import CANVAS_SIDE, canvas_from_image28, preprocess
 from model.uploads import ACCEPTED_EXTENSIONS, UploadError, decode_upload
 from ui.images import show_activations, show_pixels, show_xray
 from ui.state import LAST_DRAWING, SENT_TO_DRAW, current_model, dataset_splits
@@ -92,9 +92,12 @@ st.markdown(
 crop_switch, centre_switch = st.columns(2)
 crop = crop_switch.toggle("Crop to the ink's bounding box", value=True, key="crop")
 centre = centre_switch.toggle("Centre by centre of mass", value=True, key="centre")
-reading = read_drawing(rgba, active.weights, training_neighbours(), crop=crop, centre=centre)
-answer = reading.answer
-show_xray(reading.steps)
+steps = preprocess(rgba, crop=crop, centre=centre)
+# The training images are only needed to judge a drawing, not to show an empty canvas.
+answer = None
+if steps.features is not None:
+    answer = classify(active.weights, steps.features, training_neighbours())
+show_xray(steps)
 
 with answer_area:
     st.caption(f"Reading {source}.")
@@ -103,9 +106,9 @@ with answer_area:
         if upload_problem is not None:
             st.error(upload_problem)
         else:
-            st.info(reading.steps.message)
+            st.info(steps.message)
     else:
-        st.session_state[LAST_DRAWING] = reading.steps.features.astype(np.float32)
+        st.session_state[LAST_DRAWING] = steps.features.astype(np.float32)
         st.metric(
             "Prediction",
             str(answer.digit),
@@ -118,7 +121,7 @@ with answer_area:
         )
         if answer.uncertain:
             st.warning(answer.explanation())
-        show_pixels(reading.steps.network_input, "What the network sees: 20×20 = 400 numbers", 14)
+        show_pixels(steps.network_input, "What the network sees: 20×20 = 400 numbers", 14)
 
 if answer is not None:
     st.subheader("Inside the network")

@@ -5,6 +5,15 @@ import streamlit as st
 from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
+from ui.runs import (
+    continue_problem,
+    continue_run,
+    latest_run,
+    reset_model,
+    start_run,
+    stop_run,
+    sync,
+)
 from ui.share import (
     remember,
     render_class_link,
@@ -12,20 +21,7 @@ from ui.share import (
     show_notices,
     starting_settings,
 )
-from ui.training import (
-    continue_problem,
-    continue_run,
-    latest_run,
-    live_view,
-    render_controls,
-    render_curves,
-    render_history,
-    render_results,
-    reset_model,
-    start_run,
-    stop_run,
-    sync,
-)
+from ui.training import live_view, render_controls, render_curves, render_history, render_results
 
 st.title("Train")
 st.caption(

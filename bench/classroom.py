@@ -134,12 +134,14 @@ def process_label(process: psutil.Process, root: psutil.Process) -> str:
 
 
 class MemorySampler:
-    """Samples a process tree's memory on a thread and keeps the peaks."""
+    """Samples a process tree's memory on a thread and keeps the peaks, and each process's
+    CPU time as last seen (so recycled workers still count)."""
 
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
         self.peak_rss = 0
         self.peak = TreeMemory(0, 0)
+        self._cpu_seconds: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
@@ -151,8 +153,24 @@ class MemorySampler:
         self._stop.set()
         self._thread.join()
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by the server ("main") and by all its workers together."""
+        totals: dict[str, float] = {}
+        for label, seconds in list(self._cpu_seconds.values()):
+            totals[label] = totals.get(label, 0.0) + seconds
+        return totals
+
+    def _sample_cpu(self) -> None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for process in [self.root, *self.root.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                    times = process.cpu_times()
+                    label = process_label(process, self.root)
+                    self._cpu_seconds[process.pid] = (label, times.user + times.system)
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._sample_cpu()
             sample = tree_memory(self.root)
             self.peak_rss = max(self.peak_rss, sample.rss)
             if sample.pss > self.peak.pss:
@@ -357,7 +375,9 @@ async def one_learner(
     return result
 
 
-async def classroom(base: str, sessions: int, server_pid: int, idle: bool, timeout: float):
+async def classroom(
+    base: str, sessions: int, server_pid: int, idle: bool, timeout: float, sampler: MemorySampler
+):
     from playwright.async_api import async_playwright, expect
 
     expect.set_options(timeout=PAGE_TIMEOUT_MS)
@@ -370,6 +390,7 @@ async def classroom(base: str, sessions: int, server_pid: int, idle: bool, timeo
             timeout_ms = timeout * 1000
             single = await single_run(browser, base, timeout_ms)
             await asyncio.to_thread(wait_until_quiet, server_pid)
+            cpu_before = sampler.cpu_seconds()
             loaded, pressed = Countdown(sessions), Countdown(sessions)
             loading = asyncio.Semaphore(PAGES_LOADING_AT_ONCE)
             learners = asyncio.gather(
@@ -384,6 +405,10 @@ async def classroom(base: str, sessions: int, server_pid: int, idle: bool, timeo
             if idle:
                 set_browser_priority(True, server_pid)
             results = await learners
+            cpu_after = sampler.cpu_seconds()
+            for label in sorted(cpu_after):
+                used = cpu_after[label] - cpu_before.get(label, 0.0)
+                print(f"CPU time during the class, {label}: {used:.0f} s")
         finally:
             await browser.close()
     finally:
@@ -475,7 +500,7 @@ def main() -> int:
     try:
         with MemorySampler(process.pid) as sampler:
             browser_phase = classroom(
-                base, args.sessions, process.pid, args.browser_idle, args.timeout
+                base, args.sessions, process.pid, args.browser_idle, args.timeout, sampler
             )
             single, results = asyncio.run(
                 asyncio.wait_for(browser_phase, max(1.0, deadline - time.monotonic()))

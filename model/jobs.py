@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import traceback
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -44,6 +44,11 @@ NEXT_JOB_WAIT_SECONDS = 0.5
 # A job whose owner (a browser session) has been gone this long is cancelled and forgotten;
 # long enough to survive a page reload or a brief network drop.
 DEFAULT_ORPHAN_GRACE_SECONDS = 30.0
+# Workers yield the CPU to the server: on two cores a page view or a Stop click must not wait
+# behind training, and a worker importing TensorFlow must not slow the first page down.
+WORKER_NICENESS = 10
+# The message that ends a worker's start delay early: a job is waiting.
+START_NOW = ("start now",)
 ORPHAN_GRACE_SECONDS = float(os.environ.get(ORPHAN_GRACE_ENV) or DEFAULT_ORPHAN_GRACE_SECONDS)
 OWNER_CHECK_SECONDS = 5.0
 # A worker that dies this many times in a row before it is ready means the pool cannot start.
@@ -68,6 +73,12 @@ WORKER_DIED_MESSAGE = (
 )
 POOL_BROKEN_MESSAGE = "Training is unavailable: the worker processes could not start ({detail})."
 SHUTDOWN_MESSAGE = "The server is shutting down; this job did not finish."
+ORPHANED_MESSAGE = (
+    "Training was cancelled because this tab was disconnected for more than {seconds:.0f} s: "
+    "the training processes are shared by everyone on this server. Press Train again."
+)
+# How many cancelled orphans' job ids keep their reason, for a tab that comes back later.
+GONE_REASONS_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -164,6 +175,8 @@ class _Worker:
     jobs_started: int = 0
     job: _Job | None = None
     retiring: bool = False
+    # Started with a delay and not yet told to import TensorFlow at once (see START_NOW).
+    delayed: bool = False
 
 
 def shape_key(config: TrainConfig) -> tuple:
@@ -191,8 +204,9 @@ class JobManager:
     """Runs training jobs first-in first-out on a pool of spawned worker processes.
 
     All state changes happen under one lock; one dispatcher thread moves jobs to idle
-    workers and reads what the workers send back. Workers start (and import TensorFlow)
-    as soon as the manager exists, so the first job does not wait for the import.
+    workers and reads what the workers send back. Workers start as soon as the manager
+    exists and import TensorFlow `start_delay` seconds later, or at once when a job is
+    submitted, so the first job does not wait for the import.
     """
 
     def __init__(
@@ -200,6 +214,7 @@ class JobManager:
         workers: int | None = None,
         jobs_per_worker: int | None = None,
         owner_alive: Callable[[str], bool] | None = None,
+        start_delay: float = 0.0,
     ) -> None:
         self.size = workers if workers is not None else configured_workers()
         self.jobs_per_worker = jobs_per_worker or configured_jobs_per_worker()
@@ -214,12 +229,13 @@ class JobManager:
         self._failed_starts = 0
         self._broken: str | None = None
         self._owners_gone_since: dict[str, float] = {}
+        self._gone_reasons: OrderedDict[int, str] = OrderedDict()
         self._last_owner_check = 0.0
         self._closed = False
         self._wake_reader, self._wake_writer = self._context.Pipe(duplex=False)
         self.workers_started = 0
         for _ in range(self.size):
-            self._start_worker()
+            self._start_worker(start_delay)
         self._dispatcher = threading.Thread(target=self._dispatch, name="job-manager", daemon=True)
         self._dispatcher.start()
         atexit.register(self.shutdown)
@@ -237,6 +253,7 @@ class JobManager:
                 self._finish(job, FAILED, error=message, kind=POOL_ERROR)
             else:
                 self._queue.append(job)
+                self._start_delayed_workers()
         self._wake()
         return job.job_id
 
@@ -282,13 +299,16 @@ class JobManager:
             if job is not None:
                 self._cancel(job)
 
-    def cancel_owner(self, owner: str, forget: bool = True) -> None:
-        """Cancel (and by default forget) every job of one owner, e.g. a closed browser tab."""
+    def cancel_owner(self, owner: str, forget: bool = True, reason: str | None = None) -> None:
+        """Cancel (and by default forget) every job of one owner, e.g. a closed browser tab;
+        `reason` is what `gone_reason` says of each forgotten job."""
         with self._lock:
-            for job in [job for job in self._jobs.values() if job.owner == owner]:
-                self._cancel(job)
-                if forget:
-                    self._jobs.pop(job.job_id, None)
+            self._cancel_owner(owner, forget, reason)
+
+    def gone_reason(self, job_id: int) -> str | None:
+        """Why the manager itself dropped a job, e.g. its tab was away too long; else None."""
+        with self._lock:
+            return self._gone_reasons.get(job_id)
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -366,6 +386,16 @@ class JobManager:
             pool_starting=not any(worker.ready for worker in self._workers),
         )
 
+    def _cancel_owner(self, owner: str, forget: bool, reason: str | None) -> None:
+        for job in [job for job in self._jobs.values() if job.owner == owner]:
+            self._cancel(job)
+            if forget:
+                self._jobs.pop(job.job_id, None)
+                if reason is not None:
+                    self._gone_reasons[job.job_id] = reason
+        while len(self._gone_reasons) > GONE_REASONS_KEPT:
+            self._gone_reasons.popitem(last=False)
+
     def _cancel(self, job: _Job) -> None:
         if job.state == QUEUED:
             self._queue.remove(job)
@@ -385,19 +415,27 @@ class JobManager:
             job.worker = None
         self._changed.notify_all()
 
-    def _start_worker(self) -> None:
+    def _start_worker(self, start_delay: float = 0.0) -> None:
         parent_end, child_end = self._context.Pipe()
         cancel = self._context.Event()
+        tf_threads = int(os.environ.get(TF_THREADS_ENV) or DEFAULT_TF_THREADS)
         process = self._context.Process(
             target=worker_main,
-            args=(child_end, cancel, int(os.environ.get(TF_THREADS_ENV) or DEFAULT_TF_THREADS)),
+            args=(child_end, cancel, tf_threads, start_delay),
             name="zol-training-worker",
             daemon=True,
         )
         process.start()
         child_end.close()
         self.workers_started += 1
-        self._workers.append(_Worker(process, parent_end, cancel))
+        self._workers.append(_Worker(process, parent_end, cancel, delayed=start_delay > 0))
+
+    def _start_delayed_workers(self) -> None:
+        for worker in self._workers:
+            if worker.delayed:
+                worker.delayed = False
+                with contextlib.suppress(OSError, ValueError):
+                    worker.connection.send(START_NOW)
 
     def _stop_worker(self, worker: _Worker) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -488,6 +526,7 @@ class JobManager:
         with self._lock:
             if kind == "ready":
                 worker.ready = True
+                worker.delayed = False
                 worker.settled = True
                 worker.shapes = message[1]
                 self._failed_starts = 0
@@ -560,9 +599,8 @@ class JobManager:
                 continue
             gone_since = self._owners_gone_since.setdefault(owner, now)
             if now - gone_since >= ORPHAN_GRACE_SECONDS:
-                for job in [job for job in self._jobs.values() if job.owner == owner]:
-                    self._cancel(job)
-                    self._jobs.pop(job.job_id, None)
+                reason = ORPHANED_MESSAGE.format(seconds=ORPHAN_GRACE_SECONDS)
+                self._cancel_owner(owner, forget=True, reason=reason)
                 self._owners_gone_since.pop(owner, None)
         for owner in set(self._owners_gone_since) - owners:
             self._owners_gone_since.pop(owner, None)
@@ -571,8 +609,15 @@ class JobManager:
 # -- the worker process -----------------------------------------------------------------
 
 
-def worker_main(connection: Connection, cancel: Any, tf_threads: int) -> None:
-    """A worker's life: import TensorFlow once, warm up, then train job after job."""
+def worker_main(
+    connection: Connection, cancel: Any, tf_threads: int, start_delay: float = 0.0
+) -> None:
+    """A worker's life: wait out the start delay, import TensorFlow once, warm up, then train
+    job after job."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+    if start_delay > 0 and connection.poll(start_delay):
+        connection.recv()
     # TensorFlow's start-up notices would otherwise fill the server's log once per worker.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # oneDNN's OpenMP pool would otherwise start a thread per core in every worker.
@@ -592,6 +637,9 @@ def worker_main(connection: Connection, cancel: Any, tf_threads: int) -> None:
             return
         if message is None:
             return
+        if message == START_NOW:
+            # Sent when a job arrived during the start delay, which had already passed.
+            continue
         job_id, request = message
         try:
             result = _run_job(job_id, request, connection, cancel, splits_cache)

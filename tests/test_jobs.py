@@ -179,6 +179,18 @@ def test_jobs_of_vanished_owners_are_cancelled(monkeypatch) -> None:
         while pool.status(orphan) is not None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert pool.status(orphan) is None
+        assert "disconnected" in pool.gone_reason(orphan)
+        assert pool.gone_reason(alive) is None
+    finally:
+        pool.shutdown()
+
+
+def test_a_delayed_pool_starts_at_once_when_a_job_arrives() -> None:
+    pool = JobManager(workers=1, start_delay=3600)
+    try:
+        assert pool.ready_workers() == 0
+        view = finished(pool, pool.submit(JobRequest(SHORT), "a"))
+        assert view.state == DONE
     finally:
         pool.shutdown()
 

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from model.jobs import ORPHANED_MESSAGE
 from tests.conftest import APP_TIMEOUT, PROJECT_ROOT
+from ui.runs import RUNS, job_manager
 from ui.state import SESSION_MODEL
 
 RUN_TIMEOUT = 180
@@ -126,3 +128,17 @@ def test_stop_keeps_the_weights_trained_so_far() -> None:
     rerun_until(at, has_results)
     assert any("Stopped" in text for text in texts(at.info))
     assert session_model(at).source == "session" and not session_model(at).training
+
+
+def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
+    at = open_train_page()
+    at.number_input(key="epochs").set_value(1000).run()
+    at.button(key="train_button").click().run()
+    job_id = at.session_state[RUNS][-1].job_id
+    manager = job_manager()
+    owner = manager.status(job_id).owner
+    # What the manager does on its own once a tab has been disconnected for the grace period.
+    manager.cancel_owner(owner, reason=ORPHANED_MESSAGE.format(seconds=30))
+    at.run()
+    assert not at.exception, at.exception
+    assert any("disconnected for more than 30 s" in text for text in texts(at.warning))

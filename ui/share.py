@@ -14,7 +14,8 @@ from model.url_settings import (
     page_url,
     share_url,
 )
-from ui.training import LAYERS_KEY, UNITS_KEYS, Run
+from ui.runs import Run
+from ui.training import LAYERS_KEY, UNITS_KEYS
 
 # The settings in force for this session: first from the link it was opened with, then the
 # learner's latest valid choice, so leaving the page and coming back keeps the setup.

@@ -56,7 +56,7 @@ def current_model() -> ActiveModel:
     A run still training answers with its newest weights snapshot (`training=True`),
     refreshed from the job queue on every call, whichever page the learner is on.
     """
-    from ui.training import sync
+    from ui.runs import sync
 
     sync()
     own = st.session_state.get(SESSION_MODEL)
