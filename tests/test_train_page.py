@@ -142,3 +142,14 @@ def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
     at.run()
     assert not at.exception, at.exception
     assert any("disconnected for more than 30 s" in text for text in texts(at.warning))
+
+
+def test_a_new_run_joins_the_history_comparison() -> None:
+    at = open_train_page()
+    at.number_input(key="epochs").set_value(2).run()
+    at.button(key="train_button").click().run()
+    rerun_until(at, has_results)
+    assert at.multiselect(key="compare_runs").value == [1]
+    at.button(key="train_button").click().run()
+    rerun_until(at, lambda at: has_results(at) and at.session_state[RUNS][-1].number == 2)
+    assert at.multiselect(key="compare_runs").value == [1, 2]

@@ -1,6 +1,8 @@
-"""Streamlit helpers that show small arrays as crisp enlarged images: digits, weights, heatmaps."""
+"""Streamlit helpers that draw small arrays as crisp enlarged images, and training curves."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -13,6 +15,9 @@ from model.inspection import (
     symmetric_limit,
     weight_heatmap,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DIGIT_ZOOM = 8
 HEATMAP_ZOOM = 12
@@ -41,3 +46,29 @@ def show_weight_heatmap(kernel: np.ndarray, name: str, zoom: int = HEATMAP_ZOOM)
         weight_heatmap(kernel.T, zoom),
         caption=f"{name}: {fan_out} unit{'s' * (fan_out > 1)} × {fan_in} inputs · scale ±{limit:.2f}",
     )
+
+
+def line_chart(frame: pd.DataFrame, y_label: str) -> None:
+    """One line per column of `frame` against its index, the epoch.
+
+    A Vega-Lite spec written out rather than `st.line_chart`, which builds and validates an
+    Altair chart: about 100 ms a chart here against 3 ms, and the live view redraws two charts
+    every 0.4 s for every learner who is training.
+    """
+    spec = {
+        "transform": [
+            {"fold": [str(column) for column in frame.columns], "as": ["curve", "value"]}
+        ],
+        "mark": {"type": "line"},
+        "encoding": {
+            "x": {"field": "epoch", "type": "quantitative", "title": "epoch"},
+            "y": {"field": "value", "type": "quantitative", "title": y_label},
+            "color": {
+                "field": "curve",
+                "type": "nominal",
+                "title": None,
+                "legend": {"orient": "bottom"},
+            },
+        },
+    }
+    st.vega_lite_chart(frame.rename_axis("epoch").reset_index(), spec, width="stretch")

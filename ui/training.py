@@ -28,6 +28,7 @@ from model.config import (
 from model.evaluation import Predictions, closest_calls, misclassified
 from model.jobs import QUEUED, JobView
 from model.training import EpochLog
+from ui.plots import line_chart
 from ui.runs import (
     DATASET_FALLBACK,
     Run,
@@ -52,6 +53,9 @@ METRIC_LABELS = {
     "val_accuracy": "validation accuracy",
 }
 GALLERY_ZOOM = 4
+# The run-history chart's selection, and the runs it has offered so far (new ones join it).
+COMPARE_KEY = "compare_runs"
+COMPARE_OFFERED = "compare_offered"
 # Widget keys that are not TrainConfig fields: the number of hidden layers and each one's units.
 LAYERS_KEY = "layers"
 UNITS_KEYS = tuple(f"units_{index}" for index in range(1, MAX_HIDDEN_LAYERS + 1))
@@ -202,10 +206,10 @@ def render_curves(history: list[EpochLog]) -> None:
     if not history:
         return
     loss, accuracy = st.columns(2)
-    loss.line_chart(curves(history, ("loss", "val_loss")), x_label="epoch", y_label="loss")
-    accuracy.line_chart(
-        curves(history, ("accuracy", "val_accuracy")), x_label="epoch", y_label="accuracy"
-    )
+    with loss:
+        line_chart(curves(history, ("loss", "val_loss")), "loss")
+    with accuracy:
+        line_chart(curves(history, ("accuracy", "val_accuracy")), "accuracy")
 
 
 def render_progress(run: Run, view: JobView) -> None:
@@ -353,12 +357,17 @@ def render_history() -> None:
         },
     )
     labels = {run.number: run.label() for run in finished}
+    offered = st.session_state.get(COMPARE_OFFERED, [])
+    if COMPARE_KEY not in st.session_state:
+        st.session_state[COMPARE_KEY] = list(labels)[-3:]
+    else:
+        # A run that finished since the last view joins the comparison: it is the one the
+        # learner wants to see against the others.
+        joining = [number for number in labels if number not in offered]
+        st.session_state[COMPARE_KEY] = [*st.session_state[COMPARE_KEY], *joining]
+    st.session_state[COMPARE_OFFERED] = list(labels)
     chosen = st.multiselect(
-        "Runs to compare",
-        list(labels),
-        default=list(labels)[-3:],
-        format_func=labels.get,
-        key="compare_runs",
+        "Runs to compare", list(labels), format_func=labels.get, key=COMPARE_KEY
     )
     metric = st.radio(
         "Curve",
@@ -376,4 +385,4 @@ def render_history() -> None:
         if run.number in chosen
     }
     if series:
-        st.line_chart(pd.DataFrame(series), x_label="epoch", y_label=METRIC_LABELS[metric])
+        line_chart(pd.DataFrame(series), METRIC_LABELS[metric])
