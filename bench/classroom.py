@@ -3,13 +3,18 @@
 Run from the project root: `python bench/classroom.py` (a quick check: `--sessions 5 --runs 20`).
 It starts the real server (`streamlit run app.py`, the default worker count) and, in one run:
 
-1. Times one session alone: open `/train?...`, press Train (100 epochs), wait for the results.
+1. Times a session alone, three times (median), each with a network shape the workers have
+   not seen, as the class's are: open `/train?...`, press Train (100 epochs), wait for the
+   results.
 2. Opens `--sessions` browser contexts at once, each on `/train?units=<10+i>,15&seed=<100+i>`,
    presses Train in all of them together, waits for each one's results and checks they belong
    to that session (its own unit count in the network line, the parameter total, the sidebar
    and the Draw page's "Answering now"), then draws a 1 on the Draw page and reads the answer.
-   Makespan (first Train press to last results) against the ideal: sessions × the single run's
-   time / workers. Target `makespan/ideal` ≤ 1.5.
+   Makespan against the ideal, sessions × the single run's time / workers, both measured by
+   the server (its job log, `ZOL_JOB_LOG`: first class job submitted to last one finished;
+   the single run from submit to finish): target `makespan/ideal` ≤ 1.5. The same ratio as
+   the browsers saw it (first press to last results shown) is printed too; on this machine
+   it also measures how long the starved browsers take to poll.
 3. Samples the resident memory of the server and all its worker processes every 0.2 s through
    both phases. `peak_memory_gb` is the peak sum of PSS (each shared page split between the
    processes mapping it, i.e. the RAM the tree occupies, as a container's limit counts it);
@@ -35,6 +40,7 @@ import os
 import re
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -49,6 +55,8 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from model.jobs import (  # noqa: E402
     DONE,
+    JOB_LOG_COLUMNS,
+    JOB_LOG_ENV,
     JobManager,
     JobRequest,
     configured_jobs_per_worker,
@@ -65,7 +73,8 @@ CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 NO_ANSWER = "–"
 SAMPLE_SECONDS = 0.2
 PAGE_TIMEOUT_MS = 120_000
-CHECK_TIMEOUT_MS = 10_000
+# Generous: on this machine the browsers wait for CPU; a leak shows as other text, not as none.
+CHECK_TIMEOUT_MS = 60_000
 # Learners arrive over a minute, not in one instant; the page loads are not timed, and thirty
 # at once would only measure this machine's browser.
 PAGES_LOADING_AT_ONCE = 4
@@ -76,8 +85,11 @@ QUIET_CPU_PERCENT = 15.0
 QUIET_TIMEOUT = 60.0
 JOB_TIMEOUT = 600.0
 CREEP_FIRST_RUN = 10
-# The single timed run uses the lesson's network; the class uses 10+i units in the first layer.
-SINGLE_UNITS = (25, 15)
+# The class uses 10+i units in the first layer; the single runs, alone, get shapes of their
+# own too (a network shape new to the workers costs a trace), and the median of them is used.
+SINGLE_RUN_UNITS = ((40, 15), (41, 15), (42, 15))
+# Job ids in the server's log: 1 warms the pool up, then the single runs, then the class.
+FIRST_SINGLE_JOB = 2
 FIRST_CLASS_UNITS = 10
 SECOND_LAYER_UNITS = 15
 FIRST_SEED = 100
@@ -196,10 +208,14 @@ def wait_until_quiet(pid: int) -> None:
 
 
 def set_browser_priority(idle: bool, server_pid: int) -> None:
-    """Put every thread of Playwright's driver and Chromium under SCHED_IDLE (or back).
+    """Put every thread of Playwright's driver and Chromium under SCHED_IDLE (or back), and
+    their autogroups at nice 19 (or 0).
 
-    Chromium sets its renderers' nice values itself; under SCHED_IDLE nice is ignored. New
-    threads and renderers forked later inherit the policy.
+    Linux shares the CPU fairly between sessions (autogroups) before it looks at priorities
+    inside one; the browser runs in a session of its own, so without the autogroup's nice it
+    would take half the machine whatever its threads' policy. Chromium sets its renderers'
+    nice values itself; under SCHED_IDLE nice is ignored. New threads and renderers forked
+    later inherit the policy.
     """
     policy = os.SCHED_IDLE if idle else os.SCHED_OTHER
     server = psutil.Process(server_pid)
@@ -210,6 +226,8 @@ def set_browser_priority(idle: bool, server_pid: int) -> None:
         with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError, PermissionError):
             for thread in process.threads():
                 os.sched_setscheduler(thread.id, policy, os.sched_param(0))
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{process.pid}/autogroup").write_text("19" if idle else "0")
 
 
 class Countdown:
@@ -317,7 +335,8 @@ async def draw_a_one(page, config: TrainConfig, result: SessionResult) -> None:
 
 
 async def single_run(browser, base: str, job_timeout_ms: float) -> float:
-    """Warm the pool with a one-epoch run, then time the lesson's default run alone."""
+    """Warm the pool with a one-epoch run, then time default runs alone (100 epochs, batch 32)
+    and return the median."""
     context = await browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
         warm_config = TrainConfig(hidden_units=(5,), epochs=1)
@@ -326,12 +345,16 @@ async def single_run(browser, base: str, job_timeout_ms: float) -> float:
         await press_train(page, warm)
         await wait_for_results(page, warm, job_timeout_ms)
         await page.close()
-        config = TrainConfig(hidden_units=SINGLE_UNITS, seed=1)
-        page = await open_train_page(context, train_url(base, SINGLE_UNITS, 1), config)
-        timed = SessionResult(0, SINGLE_UNITS)
-        await press_train(page, timed)
-        await wait_for_results(page, timed, job_timeout_ms)
-        return timed.seconds
+        seconds = []
+        for units in SINGLE_RUN_UNITS:
+            config = TrainConfig(hidden_units=units, seed=1)
+            page = await open_train_page(context, train_url(base, units, 1), config)
+            timed = SessionResult(0, units)
+            await press_train(page, timed)
+            await wait_for_results(page, timed, job_timeout_ms)
+            seconds.append(timed.seconds)
+            await page.close()
+        return statistics.median(seconds)
     finally:
         await context.close()
 
@@ -440,6 +463,47 @@ def creep(runs: int, workers: int, deadline: float) -> tuple[TreeMemory, TreeMem
         manager.shutdown()
 
 
+@dataclass(frozen=True)
+class LoggedJob:
+    """One line of the server's job log (`ZOL_JOB_LOG`), times in seconds since the epoch."""
+
+    job_id: int
+    state: str
+    submitted: float
+    finished: float
+
+
+def read_job_log(path: Path) -> dict[int, LoggedJob]:
+    jobs = {}
+    for line in path.read_text().splitlines():
+        row = dict(zip(JOB_LOG_COLUMNS, line.split(","), strict=True))
+        finished = float(row["finished_unix"])
+        submitted = finished - float(row["queued_s"]) - float(row["training_s"])
+        job = LoggedJob(int(row["job"]), row["state"], submitted, finished)
+        jobs[job.job_id] = job
+    return jobs
+
+
+def report_server_side(jobs: dict[int, LoggedJob], sessions: int, workers: int) -> float:
+    """Makespan from the server's job log, the single runs' median from it too. Returns
+    makespan / ideal."""
+    last_single = FIRST_SINGLE_JOB + len(SINGLE_RUN_UNITS) - 1
+    single = statistics.median(
+        jobs[job_id].finished - jobs[job_id].submitted
+        for job_id in range(FIRST_SINGLE_JOB, last_single + 1)
+    )
+    class_jobs = [job for job_id, job in jobs.items() if job_id > last_single]
+    makespan = max(job.finished for job in class_jobs) - min(job.submitted for job in class_jobs)
+    ideal = sessions * single / workers
+    done = sum(job.state == DONE for job in class_jobs)
+    print(
+        f"server side (job log): {done}/{len(class_jobs)} class jobs done; single run (median) "
+        f"{single:.1f} s from submit to finish; makespan {makespan:.1f} s, ideal "
+        f"{sessions} × {single:.1f} / {workers} = {ideal:.1f} s"
+    )
+    return makespan / ideal
+
+
 def report_classroom(
     single: float, results: list[SessionResult], workers: int, sampler: MemorySampler
 ) -> tuple[float, float]:
@@ -458,7 +522,7 @@ def report_classroom(
             f"per session: min {durations[0]:.1f} s, median {statistics.median(durations):.1f} s, "
             f"max {durations[-1]:.1f} s"
         )
-    print(f"single run alone: {single:.1f} s (press Train to results, default 100 epochs)")
+    print(f"single run alone: {single:.1f} s (median; press Train to results, 100 epochs)")
     print(f"sessions: {len(results)}, workers: {workers}")
     print(f"completed: {len(completed)}/{len(results)}, errors: {len(errors)}")
     for r in errors:
@@ -469,7 +533,9 @@ def report_classroom(
         print(f"  session {r.index} (units {r.units}): wrong {', '.join(r.leaks)}")
     print(f"Draw answers to a drawn 1: {predictions.count('1')} × '1' of {len(predictions)}")
     print(
-        f"makespan: {makespan:.1f} s, ideal {len(results)} × {single:.1f} / {workers} = {ideal:.1f} s"
+        f"in the browsers: makespan {makespan:.1f} s (first press to last results shown), "
+        f"ideal {len(results)} × {single:.1f} / {workers} = {ideal:.1f} s, "
+        f"ratio {makespan / ideal:.2f}"
     )
     peak = sampler.peak
     parts = ", ".join(f"{name} {pss / 2**20:.0f}" for name, _, pss in peak.processes)
@@ -477,7 +543,7 @@ def report_classroom(
     print(
         f"  (sum of RSS, shared library pages counted in every process: {sampler.peak_rss / 2**30:.2f} GB)"
     )
-    return makespan / ideal, peak.pss / 2**30
+    return peak.pss / 2**30
 
 
 def main() -> int:
@@ -496,7 +562,8 @@ def main() -> int:
     deadline = time.monotonic() + args.timeout
     os.chdir(PROJECT_ROOT)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    process, base = start_server(env={"ZOL_WORKERS": str(args.workers)})
+    job_log = Path(tempfile.mkdtemp(prefix="zol-classroom-")) / "jobs.csv"
+    process, base = start_server(env={"ZOL_WORKERS": str(args.workers), JOB_LOG_ENV: str(job_log)})
     try:
         with MemorySampler(process.pid) as sampler:
             browser_phase = classroom(
@@ -507,7 +574,8 @@ def main() -> int:
             )
     finally:
         stop_server(process)
-    ratio, peak_gb = report_classroom(single, results, args.workers, sampler)
+    peak_gb = report_classroom(single, results, args.workers, sampler)
+    ratio = report_server_side(read_job_log(job_log), args.sessions, args.workers)
     first, last = creep(args.runs, args.workers, deadline)
     creep_mb = (last.rss - first.rss) / 2**20
     print(

@@ -30,6 +30,10 @@ WORKERS_ENV = "ZOL_WORKERS"
 JOBS_PER_WORKER_ENV = "ZOL_JOBS_PER_WORKER"
 TF_THREADS_ENV = "ZOL_TF_THREADS"
 ORPHAN_GRACE_ENV = "ZOL_ORPHAN_GRACE_SECONDS"
+# A file to append one line per finished job to (see `JOB_LOG_COLUMNS`), for whoever runs
+# the server: queue waits and training times of a class.
+JOB_LOG_ENV = "ZOL_JOB_LOG"
+JOB_LOG_COLUMNS = ("finished_unix", "job", "state", "epochs", "queued_s", "training_s")
 # Each job keeps about 25 MB for good in its worker (TensorFlow's traced graphs of a new
 # network shape); a fresh process hands it all back. Ten jobs bound a worker near 1.1 GB.
 DEFAULT_JOBS_PER_WORKER = 10
@@ -230,6 +234,7 @@ class JobManager:
         self._broken: str | None = None
         self._owners_gone_since: dict[str, float] = {}
         self._gone_reasons: OrderedDict[int, str] = OrderedDict()
+        self._job_log = os.environ.get(JOB_LOG_ENV) or None
         self._last_owner_check = 0.0
         self._closed = False
         self._wake_reader, self._wake_writer = self._context.Pipe(duplex=False)
@@ -414,6 +419,8 @@ class JobManager:
             job.worker.job = None
             job.worker = None
         self._changed.notify_all()
+        if self._job_log is not None:
+            _append_job_log(self._job_log, job)
 
     def _start_worker(self, start_delay: float = 0.0) -> None:
         parent_end, child_end = self._context.Pipe()
@@ -604,6 +611,23 @@ class JobManager:
                 self._owners_gone_since.pop(owner, None)
         for owner in set(self._owners_gone_since) - owners:
             self._owners_gone_since.pop(owner, None)
+
+
+def _append_job_log(path: str, job: _Job) -> None:
+    started = job.started_at if job.started_at is not None else job.finished_at
+    row = (
+        f"{time.time():.3f}",
+        str(job.job_id),
+        job.state,
+        str(len(job.history)),
+        f"{started - job.submitted_at:.3f}",
+        f"{job.finished_at - started:.3f}",
+    )
+    try:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(",".join(row) + "\n")
+    except OSError:  # an unwritable log must not fail the job
+        traceback.print_exc()
 
 
 # -- the worker process -----------------------------------------------------------------

@@ -14,6 +14,8 @@ def test_public_deployment_settings() -> None:
     assert config["server"]["maxUploadSize"] <= 5
     assert config["server"]["enableXsrfProtection"] is True
     assert config["client"]["showErrorDetails"] == "none"
+    # A full collection after every rerun would cost a class of thirty most of a core.
+    assert config["runner"]["postScriptGC"] is False
 
 
 def test_dockerfile_ships_every_runtime_folder_and_runs_unprivileged() -> None:

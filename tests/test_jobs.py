@@ -185,6 +185,31 @@ def test_jobs_of_vanished_owners_are_cancelled(monkeypatch) -> None:
         pool.shutdown()
 
 
+def test_finished_jobs_are_logged_when_asked(monkeypatch, tmp_path) -> None:
+    log = tmp_path / "jobs.csv"
+    monkeypatch.setenv(jobs.JOB_LOG_ENV, str(log))
+    pool = JobManager(workers=1)
+    try:
+        done = pool.submit(JobRequest(SHORT), "a")
+        assert finished(pool, done).state == DONE
+        running = pool.submit(JobRequest(LONG), "b")
+        pool.wait(running, lambda view: view.epochs_done > 0, WAIT)
+        pool.cancel(running)
+        finished(pool, running)
+    finally:
+        pool.shutdown()
+    rows = [
+        dict(zip(jobs.JOB_LOG_COLUMNS, line.split(","), strict=True))
+        for line in log.read_text().splitlines()
+    ]
+    assert [(row["job"], row["state"]) for row in rows] == [
+        (str(done), DONE),
+        (str(running), STOPPED),
+    ]
+    assert rows[0]["epochs"] == "3" and int(rows[1]["epochs"]) >= 1
+    assert all(float(row["queued_s"]) >= 0 and float(row["training_s"]) > 0 for row in rows)
+
+
 def test_a_delayed_pool_starts_at_once_when_a_job_arrives() -> None:
     pool = JobManager(workers=1, start_delay=3600)
     try:
