@@ -574,20 +574,23 @@ def main() -> int:
     deadline = time.monotonic() + args.timeout
     os.chdir(PROJECT_ROOT)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    job_log = Path(tempfile.mkdtemp(prefix="zol-classroom-")) / "jobs.csv"
-    process, base = start_server(env={"ZOL_WORKERS": str(args.workers), JOB_LOG_ENV: str(job_log)})
-    try:
-        with MemorySampler(process.pid) as sampler:
-            browser_phase = classroom(
-                base, args.sessions, process.pid, args.browser_idle, args.timeout, sampler
-            )
-            single, results = asyncio.run(
-                asyncio.wait_for(browser_phase, max(1.0, deadline - time.monotonic()))
-            )
-    finally:
-        stop_server(process)
+    with tempfile.TemporaryDirectory(prefix="zol-classroom-") as log_dir:
+        job_log = Path(log_dir) / "jobs.csv"
+        server_env = {"ZOL_WORKERS": str(args.workers), JOB_LOG_ENV: str(job_log)}
+        process, base = start_server(env=server_env)
+        try:
+            with MemorySampler(process.pid) as sampler:
+                browser_phase = classroom(
+                    base, args.sessions, process.pid, args.browser_idle, args.timeout, sampler
+                )
+                single, results = asyncio.run(
+                    asyncio.wait_for(browser_phase, max(1.0, deadline - time.monotonic()))
+                )
+        finally:
+            stop_server(process)
+        jobs = read_job_log(job_log)
     peak_gb = report_classroom(single, results, args.workers, sampler)
-    ratio = report_server_side(read_job_log(job_log), args.sessions, args.workers)
+    ratio = report_server_side(jobs, args.sessions, args.workers)
     first, last = creep(args.runs, args.workers, deadline)
     creep_mb = (last.rss - first.rss) / 2**20
     print(

@@ -39,7 +39,6 @@ class Run:
     job_id: int | None = None
     # Epochs from earlier jobs of this run (Continue); the current job's epochs come after them.
     earlier_epochs: int = 0
-    weights_epoch: int = 0
     test_accuracy: float | None = None
     result_weights: NetworkWeights | None = None
     optimizer_state: list[np.ndarray] | None = None
