@@ -1,6 +1,12 @@
-"""Zero-or-One Lab's entry point: the page router and the shared sidebar."""
+"""Zero-or-One Lab's entry point: the page router, the shared sidebar and the server's lifespan."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import threading
+from collections.abc import AsyncIterator
 
 import streamlit as st
 
@@ -11,6 +17,17 @@ PAGES = (
     ("app_pages/train.py", "Train", ":material/model_training:"),
     ("app_pages/draw.py", "Draw", ":material/draw:"),
     ("app_pages/under_the_hood.py", "Under the hood", ":material/neurology:"),
+)
+
+# Modules the pages import, and pandas: Streamlit imports it to serialise the canvas's arguments.
+IMPORT_AHEAD = (
+    "pandas",
+    "model.inference",
+    "model.preprocess",
+    "model.uploads",
+    "ui.images",
+    "ui.runs",
+    "ui.training",
 )
 
 
@@ -36,5 +53,26 @@ def run() -> None:
         prewarm_training()
 
 
+def import_ahead() -> None:
+    """Import what the pages need while the first browser is still loading Streamlit's front
+    end, instead of during the first page's run."""
+    for name in IMPORT_AHEAD:
+        importlib.import_module(name)
+
+
+@contextlib.asynccontextmanager
+async def server_lifespan(_app: st.App) -> AsyncIterator[None]:
+    """Once per server: import ahead on start; stop the training workers on shutdown."""
+    threading.Thread(target=import_ahead, name="zol-import-ahead", daemon=True).start()
+    yield
+    from model.jobs import shutdown_all
+
+    await asyncio.to_thread(shutdown_all)
+
+
 if __name__ == "__main__":
     run()
+else:
+    # `streamlit run app.py` finds this App and serves it, which is what runs `server_lifespan`;
+    # the server then runs this file as `__main__` for every page view.
+    app = st.App(__file__, lifespan=server_lifespan)

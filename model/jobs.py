@@ -51,8 +51,6 @@ DEFAULT_ORPHAN_GRACE_SECONDS = 30.0
 # Workers yield the CPU to the server: on two cores a page view or a Stop click must not wait
 # behind training, and a worker importing TensorFlow must not slow the first page down.
 WORKER_NICENESS = 10
-# The message that ends a worker's start delay early: a job is waiting.
-START_NOW = ("start now",)
 ORPHAN_GRACE_SECONDS = float(os.environ.get(ORPHAN_GRACE_ENV) or DEFAULT_ORPHAN_GRACE_SECONDS)
 OWNER_CHECK_SECONDS = 5.0
 # A worker that dies this many times in a row before it is ready means the pool cannot start.
@@ -179,8 +177,6 @@ class _Worker:
     jobs_started: int = 0
     job: _Job | None = None
     retiring: bool = False
-    # Started with a delay and not yet told to import TensorFlow at once (see START_NOW).
-    delayed: bool = False
 
 
 def shape_key(config: TrainConfig) -> tuple:
@@ -208,9 +204,9 @@ class JobManager:
     """Runs training jobs first-in first-out on a pool of spawned worker processes.
 
     All state changes happen under one lock; one dispatcher thread moves jobs to idle
-    workers and reads what the workers send back. Workers start as soon as the manager
-    exists and import TensorFlow `start_delay` seconds later, or at once when a job is
-    submitted, so the first job does not wait for the import.
+    workers and reads what the workers send back. The worker processes start
+    `start_delay` seconds after the manager, or at once when a job is submitted: starting
+    Python processes that import TensorFlow would otherwise slow down the page being drawn.
     """
 
     def __init__(
@@ -239,11 +235,13 @@ class JobManager:
         self._closed = False
         self._wake_reader, self._wake_writer = self._context.Pipe(duplex=False)
         self.workers_started = 0
-        for _ in range(self.size):
-            self._start_worker(start_delay)
+        # When the dispatcher starts the workers; None once they are started.
+        self._start_at: float | None = time.monotonic() + start_delay
+        if start_delay <= 0:
+            self._start_workers()
         self._dispatcher = threading.Thread(target=self._dispatch, name="job-manager", daemon=True)
         self._dispatcher.start()
-        atexit.register(self.shutdown)
+        _OPEN_MANAGERS.add(self)
 
     # -- public API ----------------------------------------------------------------------
 
@@ -258,7 +256,7 @@ class JobManager:
                 self._finish(job, FAILED, error=message, kind=POOL_ERROR)
             else:
                 self._queue.append(job)
-                self._start_delayed_workers()
+                self._start_workers()
         self._wake()
         return job.job_id
 
@@ -327,6 +325,7 @@ class JobManager:
         """Block until every worker has imported TensorFlow and is idle (or the pool is broken)."""
         deadline = time.monotonic() + timeout
         with self._changed:
+            self._start_workers()
             while not self._broken and not all(
                 worker.ready and worker.settled and worker.job is None for worker in self._workers
             ):
@@ -361,7 +360,7 @@ class JobManager:
                 worker.process.kill()
                 worker.process.join()
         self._workers.clear()
-        atexit.unregister(self.shutdown)
+        _OPEN_MANAGERS.discard(self)
 
     # -- inside the lock -----------------------------------------------------------------
 
@@ -422,27 +421,27 @@ class JobManager:
         if self._job_log is not None:
             _append_job_log(self._job_log, job)
 
-    def _start_worker(self, start_delay: float = 0.0) -> None:
+    def _start_workers(self) -> None:
+        if self._start_at is None or self._closed:
+            return
+        self._start_at = None
+        for _ in range(self.size):
+            self._start_worker()
+
+    def _start_worker(self) -> None:
         parent_end, child_end = self._context.Pipe()
         cancel = self._context.Event()
         tf_threads = int(os.environ.get(TF_THREADS_ENV) or DEFAULT_TF_THREADS)
         process = self._context.Process(
             target=worker_main,
-            args=(child_end, cancel, tf_threads, start_delay),
+            args=(child_end, cancel, tf_threads),
             name="zol-training-worker",
             daemon=True,
         )
         process.start()
         child_end.close()
         self.workers_started += 1
-        self._workers.append(_Worker(process, parent_end, cancel, delayed=start_delay > 0))
-
-    def _start_delayed_workers(self) -> None:
-        for worker in self._workers:
-            if worker.delayed:
-                worker.delayed = False
-                with contextlib.suppress(OSError, ValueError):
-                    worker.connection.send(START_NOW)
+        self._workers.append(_Worker(process, parent_end, cancel))
 
     def _stop_worker(self, worker: _Worker) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -492,12 +491,18 @@ class JobManager:
             with self._lock:
                 if self._closed:
                     return
+                timeout = OWNER_CHECK_SECONDS
+                if self._start_at is not None:
+                    timeout = min(timeout, self._start_at - time.monotonic())
+                    if timeout <= 0:
+                        self._start_workers()
+                        timeout = OWNER_CHECK_SECONDS
                 self._assign()
                 self._check_owners()
                 waitables: list[Any] = [self._wake_reader]
                 for worker in self._workers:
                     waitables += [worker.connection, worker.process.sentinel]
-            for ready in wait(waitables, timeout=OWNER_CHECK_SECONDS):
+            for ready in wait(waitables, timeout=timeout):
                 if ready is self._wake_reader:
                     while self._wake_reader.poll():
                         self._wake_reader.recv_bytes()
@@ -533,7 +538,6 @@ class JobManager:
         with self._lock:
             if kind == "ready":
                 worker.ready = True
-                worker.delayed = False
                 worker.settled = True
                 worker.shapes = message[1]
                 self._failed_starts = 0
@@ -613,6 +617,21 @@ class JobManager:
             self._owners_gone_since.pop(owner, None)
 
 
+# Every manager not shut down yet, for `shutdown_all`.
+_OPEN_MANAGERS: set[JobManager] = set()
+
+
+def shutdown_all() -> None:
+    """Shut down every job manager of this process: the server is stopping."""
+    for manager in list(_OPEN_MANAGERS):
+        manager.shutdown()
+
+
+# A server stopped without its lifespan hook (`streamlit run` of a plain script) still stops
+# its workers on the way out.
+atexit.register(shutdown_all)
+
+
 def _append_job_log(path: str, job: _Job) -> None:
     started = job.started_at if job.started_at is not None else job.finished_at
     row = (
@@ -633,15 +652,10 @@ def _append_job_log(path: str, job: _Job) -> None:
 # -- the worker process -----------------------------------------------------------------
 
 
-def worker_main(
-    connection: Connection, cancel: Any, tf_threads: int, start_delay: float = 0.0
-) -> None:
-    """A worker's life: wait out the start delay, import TensorFlow once, warm up, then train
-    job after job."""
+def worker_main(connection: Connection, cancel: Any, tf_threads: int) -> None:
+    """A worker's life: import TensorFlow once, warm up, then train job after job."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
-    if start_delay > 0 and connection.poll(start_delay):
-        connection.recv()
     # TensorFlow's start-up notices would otherwise fill the server's log once per worker.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # oneDNN's OpenMP pool would otherwise start a thread per core in every worker.
@@ -661,9 +675,6 @@ def worker_main(
             return
         if message is None:
             return
-        if message == START_NOW:
-            # Sent when a job arrived during the start delay, which had already passed.
-            continue
         job_id, request = message
         try:
             result = _run_job(job_id, request, connection, cancel, splits_cache)

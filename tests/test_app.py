@@ -1,10 +1,15 @@
-"""The router: the app starts on Home, and every page it lists renders without an exception."""
+"""The router: the app starts on Home, every page it lists renders, and the server's lifespan."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.web.server.app_discovery import discover_asgi_app
 
+from model import jobs
+from model.config import TrainConfig
 from tests.conftest import APP_TIMEOUT, PROJECT_ROOT
 
 
@@ -26,3 +31,32 @@ def test_every_page_renders(page: str) -> None:
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=APP_TIMEOUT).run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
+
+
+def test_streamlit_run_serves_app_py_as_an_app_with_a_lifespan() -> None:
+    found = discover_asgi_app(PROJECT_ROOT / "app.py")
+    assert found.is_asgi_app and found.import_string == "app:app"
+
+
+def test_the_lifespan_stops_the_training_workers_when_the_server_stops(monkeypatch) -> None:
+    import app
+
+    monkeypatch.setattr(jobs, "_OPEN_MANAGERS", set())
+    pool = jobs.JobManager(workers=1, start_delay=3600)
+
+    async def serve_and_stop() -> None:
+        async with app.server_lifespan(app.app):
+            pass
+
+    asyncio.run(serve_and_stop())
+    with pytest.raises(RuntimeError, match="shut down"):
+        pool.submit(jobs.JobRequest(TrainConfig(hidden_units=(4,), epochs=1)), "a")
+
+
+def test_import_ahead_imports_modules_that_exist() -> None:
+    import sys
+
+    import app
+
+    app.import_ahead()
+    assert all(name in sys.modules for name in app.IMPORT_AHEAD)

@@ -1,9 +1,12 @@
-"""In Chromium: a tab closed mid-training frees the worker; a restarted server gets its pages back."""
+"""In Chromium: a tab closed mid-training frees the worker; a restarted server gets its pages
+back; a stopped server takes its training workers with it."""
 
 from __future__ import annotations
 
 import re
+import signal
 
+import psutil
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -76,6 +79,25 @@ def test_an_open_page_reconnects_to_a_restarted_server(browser: Browser) -> None
         tab.get_by_role("button", name="Train").click()
         expect(results(tab)).to_be_visible(timeout=RECONNECT_TIMEOUT_MS)
         expect(tab.get_by_role("heading", name="Run 1", exact=True)).to_be_visible()
+    finally:
+        tab.context.close()
+        stop_server(process)
+
+
+def test_a_stopped_server_stops_its_training_workers(browser: Browser) -> None:
+    process, url = start_server(env={"ZOL_WORKERS": "2"})
+    tab = new_tab(browser)
+    try:
+        open_train(tab, f"{url}/{SHORT_RUN}")
+        tab.get_by_role("button", name="Train").click()
+        expect(results(tab)).to_be_visible(timeout=RECONNECT_TIMEOUT_MS)
+        workers = psutil.Process(process.pid).children()
+        assert len(workers) >= 2
+        # The server alone, as a process manager stops it: not the whole process group.
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        _, alive = psutil.wait_procs(workers, timeout=20)
+        assert alive == []
     finally:
         tab.context.close()
         stop_server(process)

@@ -213,11 +213,33 @@ def test_finished_jobs_are_logged_when_asked(monkeypatch, tmp_path) -> None:
 def test_a_delayed_pool_starts_at_once_when_a_job_arrives() -> None:
     pool = JobManager(workers=1, start_delay=3600)
     try:
-        assert pool.ready_workers() == 0
+        assert pool.worker_pids() == []
         view = finished(pool, pool.submit(JobRequest(SHORT), "a"))
         assert view.state == DONE
     finally:
         pool.shutdown()
+
+
+def test_a_delayed_pool_starts_its_processes_after_the_delay_without_a_job() -> None:
+    pool = JobManager(workers=1, start_delay=0.5)
+    try:
+        assert pool.worker_pids() == []
+        deadline = time.monotonic() + 10
+        while not pool.worker_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(pool.worker_pids()) == 1
+    finally:
+        pool.shutdown()
+
+
+def test_shutdown_all_stops_every_open_manager(monkeypatch) -> None:
+    # Only this test's managers: the module's shared manager stays open.
+    monkeypatch.setattr(jobs, "_OPEN_MANAGERS", set())
+    pools = [JobManager(workers=1, start_delay=3600) for _ in range(2)]
+    jobs.shutdown_all()
+    for pool in pools:
+        with pytest.raises(RuntimeError, match="shut down"):
+            pool.submit(JobRequest(SHORT), "a")
 
 
 def test_shutdown_leaves_no_worker_processes() -> None:

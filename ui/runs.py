@@ -22,8 +22,8 @@ DATASET_FALLBACK = "train_dataset_fallback"
 DIVERGED = "diverged"
 # A job this session started that the server no longer knows, with no reason recorded.
 LOST_MESSAGE = "The training job was lost: the server restarted. Press Train again."
-# Seconds from the first page view until the workers import TensorFlow on every core (a Train
-# press starts them at once): the browser has drawn that page by then.
+# Seconds from the first page view until the worker processes start and import TensorFlow on
+# every core (a Train press starts them at once): the browser has drawn that page by then.
 PREWARM_DELAY_SECONDS = 3.0
 
 
