@@ -44,6 +44,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -482,7 +483,9 @@ class LoggedJob:
     job_id: int
     state: str
     submitted: float
+    started: float
     finished: float
+    worker_pid: str
 
 
 def read_job_log(path: Path) -> dict[int, LoggedJob]:
@@ -490,8 +493,11 @@ def read_job_log(path: Path) -> dict[int, LoggedJob]:
     for line in path.read_text().splitlines():
         row = dict(zip(JOB_LOG_COLUMNS, line.split(","), strict=True))
         finished = float(row["finished_unix"])
-        submitted = finished - float(row["queued_s"]) - float(row["training_s"])
-        job = LoggedJob(int(row["job"]), row["state"], submitted, finished)
+        started = finished - float(row["training_s"])
+        submitted = started - float(row["queued_s"])
+        job = LoggedJob(
+            int(row["job"]), row["state"], submitted, started, finished, row["worker_pid"]
+        )
         jobs[job.job_id] = job
     return jobs
 
@@ -513,7 +519,31 @@ def report_server_side(jobs: dict[int, LoggedJob], sessions: int, workers: int) 
         f"{single:.1f} s from submit to finish; makespan {makespan:.1f} s, ideal "
         f"{sessions} × {single:.1f} / {workers} = {ideal:.1f} s"
     )
+    report_workers(class_jobs, makespan, workers)
     return makespan / ideal
+
+
+def report_workers(class_jobs: list[LoggedJob], makespan: float, workers: int) -> None:
+    """Where the makespan went: each worker process's jobs, training time and waits between
+    jobs (a process that appears mid-class replaced one that was recycled)."""
+    by_worker: dict[str, list[LoggedJob]] = {}
+    for job in sorted(class_jobs, key=lambda job: job.started):
+        by_worker.setdefault(job.worker_pid, []).append(job)
+    start = min(job.submitted for job in class_jobs)
+    for pid, worker_jobs in by_worker.items():
+        training = sum(job.finished - job.started for job in worker_jobs)
+        gaps = [after.started - before.finished for before, after in pairwise(worker_jobs)]
+        gap_text = f", {sum(gaps):.1f} s between jobs (max {max(gaps):.2f})" if gaps else ""
+        print(
+            f"  worker {pid}: {len(worker_jobs)} jobs from {worker_jobs[0].started - start:.1f} "
+            f"to {worker_jobs[-1].finished - start:.1f} s, {training:.1f} s training{gap_text}"
+        )
+    training = sum(job.finished - job.started for job in class_jobs)
+    print(
+        f"  worker time spent training: {training:.1f} s of {workers} × {makespan:.1f} s "
+        f"({training / (workers * makespan):.0%}); per job: median "
+        f"{statistics.median(job.finished - job.started for job in class_jobs):.1f} s"
+    )
 
 
 def report_classroom(

@@ -33,10 +33,21 @@ ORPHAN_GRACE_ENV = "ZOL_ORPHAN_GRACE_SECONDS"
 # A file to append one line per finished job to (see `JOB_LOG_COLUMNS`), for whoever runs
 # the server: queue waits and training times of a class.
 JOB_LOG_ENV = "ZOL_JOB_LOG"
-JOB_LOG_COLUMNS = ("finished_unix", "job", "state", "epochs", "queued_s", "training_s")
+JOB_LOG_COLUMNS = (
+    "finished_unix",
+    "job",
+    "state",
+    "epochs",
+    "queued_s",
+    "training_s",
+    "worker_pid",
+)
 # Each job keeps about 25 MB for good in its worker (TensorFlow's traced graphs of a new
 # network shape); a fresh process hands it all back. Ten jobs bound a worker near 1.1 GB.
 DEFAULT_JOBS_PER_WORKER = 10
+# While jobs wait and another worker is starting, a used-up worker goes on up to this many
+# times its budget.
+RECYCLE_GRACE_FACTOR = 2
 # Tiny matrices: one thread per worker beats several threads fighting over two cores.
 DEFAULT_TF_THREADS = 1
 # The worker sends metrics at least this often, and weights (tens to hundreds of kB) less often.
@@ -566,9 +577,16 @@ class JobManager:
                 self._retire_if_used_up(worker)
 
     def _retire_if_used_up(self, worker: _Worker) -> None:
-        if worker.jobs_started >= self.jobs_per_worker and not self._closed:
-            worker.retiring = True
-            self._stop_worker(worker)
+        if worker.jobs_started < self.jobs_per_worker or self._closed:
+            return
+        # Two workers importing TensorFlow at once would leave the waiting jobs with no worker
+        # for seconds: a used-up worker keeps taking them until the other one is ready.
+        another_starting = any(not other.ready for other in self._workers if other is not worker)
+        within_grace = worker.jobs_started < self.jobs_per_worker * RECYCLE_GRACE_FACTOR
+        if self._queue and another_starting and within_grace:
+            return
+        worker.retiring = True
+        self._stop_worker(worker)
 
     def _worker_exited(self, worker: _Worker) -> None:
         worker.process.join(SHUTDOWN_SECONDS)
@@ -641,6 +659,7 @@ def _append_job_log(path: str, job: _Job) -> None:
         str(len(job.history)),
         f"{started - job.submitted_at:.3f}",
         f"{job.finished_at - started:.3f}",
+        str(job.worker_pid or ""),
     )
     try:
         with open(path, "a", encoding="utf-8") as log:

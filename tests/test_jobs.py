@@ -167,6 +167,22 @@ def test_workers_are_recycled_after_their_job_budget() -> None:
         pool.shutdown()
 
 
+def test_workers_are_not_recycled_both_at_once_while_jobs_wait() -> None:
+    pool = JobManager(workers=2, jobs_per_worker=1)
+    try:
+        assert pool.wait_until_ready(WAIT)
+        job_ids = [pool.submit(JobRequest(SHORT), "a") for _ in range(4)]
+        views = [finished(pool, job_id) for job_id in job_ids]
+        assert all(view.state == DONE for view in views)
+        # Jobs 1 and 2 start together; the first worker to finish is recycled, and the other
+        # one takes the waiting jobs while the replacement imports TensorFlow.
+        pids = [view.worker_pid for view in views]
+        assert len(set(pids)) < len(pids)
+        assert pool.workers_started >= 3
+    finally:
+        pool.shutdown()
+
+
 def test_jobs_of_vanished_owners_are_cancelled(monkeypatch) -> None:
     monkeypatch.setattr(jobs, "OWNER_CHECK_SECONDS", 0.2)
     monkeypatch.setattr(jobs, "ORPHAN_GRACE_SECONDS", 0.5)
