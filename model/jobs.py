@@ -580,8 +580,11 @@ class JobManager:
         if worker.jobs_started < self.jobs_per_worker or self._closed:
             return
         # Two workers importing TensorFlow at once would leave the waiting jobs with no worker
-        # for seconds: a used-up worker keeps taking them until the other one is ready.
-        another_starting = any(not other.ready for other in self._workers if other is not worker)
+        # for seconds: a used-up worker keeps taking them until the other one, retiring or
+        # starting, is ready again.
+        another_starting = any(
+            not other.ready or other.retiring for other in self._workers if other is not worker
+        )
         within_grace = worker.jobs_started < self.jobs_per_worker * RECYCLE_GRACE_FACTOR
         if self._queue and another_starting and within_grace:
             return
