@@ -600,10 +600,11 @@ def report_classroom(
     return peak.pss / 2**30
 
 
-def run_in_own_session() -> int:
+def run_in_own_session(workers: int) -> int:
     """Run this benchmark again in a new session and return its exit code; Ctrl-C reaches it."""
     child = subprocess.Popen(
-        [sys.executable, *sys.argv],
+        # The worker count explicitly: tests.conftest has set ZOL_WORKERS in this process.
+        [sys.executable, *sys.argv, "--workers", str(workers)],
         env={**os.environ, OWN_SESSION_ENV: "1"},
         start_new_session=True,
     )
@@ -628,7 +629,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.browser_idle and os.environ.get(OWN_SESSION_ENV) != "1":
-        return run_in_own_session()
+        return run_in_own_session(args.workers)
     deadline = time.monotonic() + args.timeout
     os.chdir(PROJECT_ROOT)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

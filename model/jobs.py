@@ -45,7 +45,7 @@ JOB_LOG_COLUMNS = (
 # Each job keeps about 25 MB for good in its worker (TensorFlow's traced graphs of a new
 # network shape); a fresh process hands it all back. Ten jobs bound a worker near 1.1 GB.
 DEFAULT_JOBS_PER_WORKER = 10
-# While jobs wait and another worker is starting, a used-up worker goes on up to this many
+# While jobs wait and no other worker serves them, a used-up worker goes on up to this many
 # times its budget.
 RECYCLE_GRACE_FACTOR = 2
 # Tiny matrices: one thread per worker beats several threads fighting over two cores.
@@ -579,14 +579,13 @@ class JobManager:
     def _retire_if_used_up(self, worker: _Worker) -> None:
         if worker.jobs_started < self.jobs_per_worker or self._closed:
             return
-        # Two workers importing TensorFlow at once would leave the waiting jobs with no worker
-        # for seconds: a used-up worker keeps taking them until the other one, retiring or
-        # starting, is ready again.
-        another_starting = any(
-            not other.ready or other.retiring for other in self._workers if other is not worker
+        # A replacement imports TensorFlow for seconds: while jobs wait and no other worker
+        # serves them (it is the only one, or the other is being replaced), this one goes on.
+        another_serving = any(
+            other.ready and not other.retiring for other in self._workers if other is not worker
         )
         within_grace = worker.jobs_started < self.jobs_per_worker * RECYCLE_GRACE_FACTOR
-        if self._queue and another_starting and within_grace:
+        if self._queue and not another_serving and within_grace:
             return
         worker.retiring = True
         self._stop_worker(worker)

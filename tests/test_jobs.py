@@ -183,6 +183,19 @@ def test_workers_are_not_recycled_both_at_once_while_jobs_wait() -> None:
         pool.shutdown()
 
 
+def test_the_only_worker_is_recycled_once_no_job_waits_or_at_twice_its_budget() -> None:
+    pool = JobManager(workers=1, jobs_per_worker=1)
+    try:
+        assert pool.wait_until_ready(WAIT)
+        job_ids = [pool.submit(JobRequest(SHORT), "a") for _ in range(3)]
+        pids = [finished(pool, job_id).worker_pid for job_id in job_ids]
+        assert pids[0] == pids[1] != pids[2]
+        later = finished(pool, pool.submit(JobRequest(SHORT), "a")).worker_pid
+        assert later not in pids
+    finally:
+        pool.shutdown()
+
+
 def test_jobs_of_vanished_owners_are_cancelled(monkeypatch) -> None:
     monkeypatch.setattr(jobs, "OWNER_CHECK_SECONDS", 0.2)
     monkeypatch.setattr(jobs, "ORPHAN_GRACE_SECONDS", 0.5)
