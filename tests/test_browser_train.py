@@ -27,7 +27,9 @@ def test_training_shows_live_curves_and_stops_on_request(page: Page, app_url: st
     page.get_by_role("link", name="Train").click()
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
     main = page.get_by_test_id("stMain")
-    expect(main.get_by_text("400 → 25 → 15 → 1 · sigmoid · 10,431 parameters")).to_be_visible()
+    # Exact: the "Show the code" block quotes the same line inside a longer docstring.
+    network_line = main.get_by_text("400 → 25 → 15 → 1 · sigmoid · 10,431 parameters", exact=True)
+    expect(network_line).to_be_visible()
 
     epochs = page.get_by_role("spinbutton", name="Epochs")
     epochs.fill("1000")
