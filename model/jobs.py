@@ -333,7 +333,8 @@ class JobManager:
             return sum(worker.ready for worker in self._workers)
 
     def wait_until_ready(self, timeout: float = 120.0) -> bool:
-        """Block until every worker has imported TensorFlow and is idle (or the pool is broken)."""
+        """Start the workers if they are still delayed, then block until every one has imported
+        TensorFlow and is idle (or the pool is broken)."""
         deadline = time.monotonic() + timeout
         with self._changed:
             self._start_workers()
