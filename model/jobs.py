@@ -67,6 +67,9 @@ OWNER_CHECK_SECONDS = 5.0
 # A worker that dies this many times in a row before it is ready means the pool cannot start.
 MAX_FAILED_STARTS = 3
 SHUTDOWN_SECONDS = 10.0
+# A job with a tag is handed to the recorder at most this often while it trains (and always
+# when it ends, or when the server stops): what a restart can lose.
+CHECKPOINT_SECONDS = 3.0
 
 QUEUED, RUNNING, DONE, STOPPED, CANCELLED, FAILED = (
     "queued",
@@ -102,6 +105,12 @@ class JobRequest:
     initial: NetworkWeights | None = None
     first_epoch: int = 1
     optimizer_state: list[np.ndarray] | None = None
+    # The caller's name for what this job trains (a stored run's id), passed to the recorder.
+    tag: str | None = None
+
+
+# Called with a snapshot of a tagged job, under the manager's lock: it must not block.
+Recorder = Callable[["JobView"], None]
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,9 @@ class JobView:
     worker_pid: int | None
     # True while no worker has finished importing TensorFlow yet.
     pool_starting: bool = False
+    tag: str | None = None
+    # The number of the job's first epoch (after the earlier jobs of a continued run).
+    first_epoch: int = 1
 
     @property
     def finished(self) -> bool:
@@ -174,6 +186,7 @@ class _Job:
     finished_at: float | None = None
     worker: _Worker | None = None
     worker_pid: int | None = None
+    recorded_at: float = 0.0
 
 
 @dataclass
@@ -218,6 +231,8 @@ class JobManager:
     workers and reads what the workers send back. The worker processes start
     `start_delay` seconds after the manager, or at once when a job is submitted: starting
     Python processes that import TensorFlow would otherwise slow down the page being drawn.
+    A `recorder` sees every tagged job's progress (every `checkpoint_seconds` at most), its end,
+    and its latest state when the manager shuts down, so that the caller can keep it.
     """
 
     def __init__(
@@ -226,10 +241,14 @@ class JobManager:
         jobs_per_worker: int | None = None,
         owner_alive: Callable[[str], bool] | None = None,
         start_delay: float = 0.0,
+        recorder: Recorder | None = None,
+        checkpoint_seconds: float = CHECKPOINT_SECONDS,
     ) -> None:
         self.size = workers if workers is not None else configured_workers()
         self.jobs_per_worker = jobs_per_worker or configured_jobs_per_worker()
         self._owner_alive = owner_alive
+        self._recorder = recorder
+        self._checkpoint_seconds = checkpoint_seconds
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -352,8 +371,12 @@ class JobManager:
         with self._lock:
             if self._closed:
                 return
+            unfinished = list(self._queue) + [w.job for w in self._workers if w.job]
+            # Their last state is what a restarted server resumes from.
+            for job in unfinished:
+                self._record(job, force=True)
             self._closed = True
-            for job in list(self._queue) + [w.job for w in self._workers if w.job]:
+            for job in unfinished:
                 self._finish(job, FAILED, error=SHUTDOWN_MESSAGE, kind=POOL_ERROR)
             self._queue.clear()
             for worker in self._workers:
@@ -400,7 +423,21 @@ class JobManager:
             finished_at=job.finished_at,
             worker_pid=job.worker_pid,
             pool_starting=not any(worker.ready for worker in self._workers),
+            tag=job.request.tag,
+            first_epoch=job.request.first_epoch,
         )
+
+    def _record(self, job: _Job, force: bool) -> None:
+        if self._recorder is None or job.request.tag is None:
+            return
+        now = time.monotonic()
+        if not force and now - job.recorded_at < self._checkpoint_seconds:
+            return
+        job.recorded_at = now
+        try:
+            self._recorder(self._view(job, with_history=True))
+        except Exception:  # a failing recorder must not stop training or the dispatcher
+            traceback.print_exc()
 
     def _cancel_owner(self, owner: str, forget: bool, reason: str | None) -> None:
         for job in [job for job in self._jobs.values() if job.owner == owner]:
@@ -430,6 +467,8 @@ class JobManager:
             job.worker.job = None
             job.worker = None
         self._changed.notify_all()
+        if not self._closed:
+            self._record(job, force=True)
         if self._job_log is not None:
             _append_job_log(self._job_log, job)
 
@@ -565,6 +604,7 @@ class JobManager:
                 job.history.extend(logs)
                 if weights is not None:
                     job.weights = weights
+                    self._record(job, force=False)
                 self._changed.notify_all()
             elif kind == "result":
                 result: JobResult = message[2]

@@ -282,3 +282,33 @@ def test_shutdown_leaves_no_worker_processes() -> None:
     )
     with pytest.raises(RuntimeError):
         pool.submit(JobRequest(SHORT), "a")
+
+
+def test_the_recorder_sees_tagged_jobs_while_they_train_when_they_end_and_at_shutdown() -> None:
+    recorded: list = []
+    pool = JobManager(
+        workers=1, jobs_per_worker=100, recorder=recorded.append, checkpoint_seconds=0.5
+    )
+    try:
+        assert pool.wait_until_ready(WAIT)
+        untagged = pool.submit(JobRequest(SHORT))
+        finished(pool, untagged)
+        assert recorded == []
+        tagged = pool.submit(JobRequest(SHORT, tag="run-a", first_epoch=4))
+        finished(pool, tagged)
+        assert recorded[-1].tag == "run-a" and recorded[-1].state == DONE
+        assert recorded[-1].first_epoch == 4 and recorded[-1].result is not None
+        recorded.clear()
+        long = pool.submit(JobRequest(LONG, tag="run-b"))
+        pool.wait(long, lambda view: view.epochs_done >= 3, WAIT)
+        time.sleep(1.5)
+        checkpoints = [view for view in recorded if view.state == RUNNING]
+        assert checkpoints and all(view.weights is not None for view in checkpoints)
+        # Checkpoints are throttled: far fewer than the epochs done.
+        assert len(checkpoints) < pool.status(long).epochs_done
+        recorded.clear()
+    finally:
+        pool.shutdown()
+    # The server stopping hands over the running job's latest state, not a failure.
+    assert [(view.tag, view.state) for view in recorded] == [("run-b", RUNNING)]
+    assert recorded[0].weights is not None and recorded[0].history
