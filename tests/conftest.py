@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +22,10 @@ if str(PROJECT_ROOT) not in sys.path:
 # Every process that renders a page starts the training pool; one worker keeps the suite light.
 os.environ.setdefault("ZOL_WORKERS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The app's own lab database goes to a scratch folder, never to the repository's data/.
+os.environ.setdefault("ZOL_DATA_DIR", tempfile.mkdtemp(prefix="zol-test-data-"))
+# The PostgreSQL server the store's tests also run against (`.ci/run` starts one).
+TEST_POSTGRES_ENV = "ZOL_TEST_POSTGRES_URL"
 
 # AppTest runs the real pages in-process; the first import of a page's dependencies is slow.
 APP_TIMEOUT = 120
@@ -140,3 +145,39 @@ def page(browser):
     tab.set_default_timeout(60_000)
     yield tab
     context.close()
+
+
+def postgres_url() -> str:
+    """The test PostgreSQL server's URL; in CI its absence fails the test instead of skipping."""
+    url = os.environ.get(TEST_POSTGRES_ENV)
+    if url:
+        return url
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{TEST_POSTGRES_ENV} is not set: CI must run the store's tests on PostgreSQL")
+    pytest.skip(f"{TEST_POSTGRES_ENV} is not set (no PostgreSQL server for the store's tests)")
+
+
+def fresh_postgres_engine():
+    from sqlalchemy import MetaData
+
+    from store.database import make_engine
+
+    engine = make_engine(postgres_url())
+    existing = MetaData()
+    existing.reflect(engine)
+    existing.drop_all(engine)
+    engine.dispose()
+    return make_engine(postgres_url())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_engine(request, tmp_path):
+    """An empty, migrated lab database: a SQLite file, and a real PostgreSQL server."""
+    from store.database import make_engine
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'lab.sqlite3'}")
+    else:
+        engine = fresh_postgres_engine()
+    yield engine
+    engine.dispose()

@@ -1,0 +1,129 @@
+"""Writes what training jobs stream (checkpoints, results) to the store, off the dispatcher's thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import OrderedDict
+
+from sqlalchemy import Engine
+
+from model.evaluation import predict_test
+from model.jobs import JobView
+from store.runs import save_progress
+
+# A run's status beyond the job states: it stopped itself because the loss became NaN.
+DIVERGED = "diverged"
+DIVERGED_MESSAGE = (
+    "The loss became NaN or infinite, so training stopped; the last weights with a finite "
+    "loss are kept. Try a smaller learning rate."
+)
+
+
+def outcome(view: JobView) -> tuple[str, str | None]:
+    """The run's status and message once its job has finished."""
+    if view.result is not None and view.result.diverged:
+        return DIVERGED, DIVERGED_MESSAGE
+    return view.state, view.error
+
+
+def record(engine: Engine, view: JobView) -> bool:
+    """Write one snapshot of a tagged job; False if its run no longer exists."""
+    if view.tag is None:
+        return False
+    if not view.finished:
+        return save_progress(
+            engine,
+            view.tag,
+            status=view.state,
+            first_epoch=view.first_epoch,
+            history=view.history,
+            weights=view.weights,
+        )
+    status, message = outcome(view)
+    result = view.result
+    if result is None:
+        return save_progress(
+            engine,
+            view.tag,
+            status=status,
+            message=message,
+            first_epoch=view.first_epoch,
+            history=view.history,
+            weights=view.weights,
+            final=True,
+        )
+    accuracy = predict_test(result.weights, result.test).confusion().accuracy
+    return save_progress(
+        engine,
+        view.tag,
+        status=status,
+        message=message,
+        first_epoch=view.first_epoch,
+        history=result.history,
+        weights=result.weights,
+        config=result.config,
+        test_accuracy=accuracy,
+        optimizer_state=result.optimizer_state,
+        keras_file=result.keras_file,
+        final=True,
+    )
+
+
+class Recorder:
+    """A `model.jobs.Recorder` that never blocks: snapshots queue up and one thread writes them.
+
+    Checkpoints of one run that pile up while the database is slow collapse into the newest;
+    a job's end is always written, in order.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Condition()
+        self._pending: OrderedDict[str, list[JobView]] = OrderedDict()
+        self._writing = False
+        self.written = 0
+        self.failures = 0
+        self._thread = threading.Thread(target=self._run, name="zol-store-recorder", daemon=True)
+        self._thread.start()
+
+    def __call__(self, view: JobView) -> None:
+        if view.tag is None:
+            return
+        with self._lock:
+            views = self._pending.setdefault(view.tag, [])
+            if views and not views[-1].finished:
+                views[-1] = view
+            else:
+                views.append(view)
+            self._lock.notify_all()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything handed over so far is written (or `timeout` passes)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._pending or self._writing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(left)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending:
+                    self._lock.wait()
+                _, views = self._pending.popitem(last=False)
+                self._writing = True
+            for view in views:
+                try:
+                    record(self._engine, view)
+                    self.written += 1
+                except Exception:  # the database being away loses a checkpoint, not the server
+                    self.failures += 1
+                    traceback.print_exc()
+            with self._lock:
+                self._writing = False
+                self._lock.notify_all()
