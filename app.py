@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import threading
+import traceback
 from collections.abc import AsyncIterator
 
 import streamlit as st
@@ -17,6 +18,7 @@ PAGES = (
     ("app_pages/train.py", "Train", ":material/model_training:"),
     ("app_pages/draw.py", "Draw", ":material/draw:"),
     ("app_pages/under_the_hood.py", "Under the hood", ":material/neurology:"),
+    ("app_pages/lab.py", "My lab", ":material/inventory_2:"),
 )
 
 # Modules the pages import, and pandas: Streamlit imports it to serialise the canvas's arguments.
@@ -28,7 +30,10 @@ IMPORT_AHEAD = (
     "ui.images",
     "ui.runs",
     "ui.training",
+    "store.labfile",
 )
+# Labs untouched for the retention period are deleted at start and then once a day.
+CLEANUP_INTERVAL_SECONDS = 86400.0
 
 
 def pages() -> list[st.Page]:
@@ -43,10 +48,13 @@ def run() -> None:
         page_title="Zero-or-One Lab", page_icon=":material/neurology:", layout="wide"
     )
     navigation = st.navigation(pages())
+    from ui.lab import current_lab, keep_lab_in_url, show_lab_notices
     from ui.runs import prewarm_training
-    from ui.state import render_sidebar
+    from ui.sidebar import render_sidebar
 
     render_sidebar()
+    keep_lab_in_url(current_lab())
+    show_lab_notices()
     try:
         navigation.run()
     finally:
@@ -60,14 +68,45 @@ def import_ahead() -> None:
         importlib.import_module(name)
 
 
+def delete_expired_labs(stop: threading.Event) -> None:
+    """At start and once a day: delete the labs nobody has opened for the retention period."""
+    from store.database import make_engine
+    from store.labs import delete_expired
+
+    while True:
+        try:
+            engine = make_engine()
+            try:
+                delete_expired(engine)
+            finally:
+                engine.dispose()
+        except Exception:  # an unreachable database is reported on the pages, not here
+            traceback.print_exc()
+        if stop.wait(CLEANUP_INTERVAL_SECONDS):
+            return
+
+
+def stop_training_and_save() -> None:
+    """Stop the training workers, their last checkpoints written to the lab store first."""
+    from model.jobs import shutdown_all
+    from store.recorder import flush_all
+
+    shutdown_all()
+    flush_all()
+
+
 @contextlib.asynccontextmanager
 async def server_lifespan(_app: st.App) -> AsyncIterator[None]:
-    """Once per server: import ahead on start; stop the training workers on shutdown."""
+    """Once per server: import ahead and expire old labs on start; on shutdown stop the
+    training workers and save what they trained."""
     threading.Thread(target=import_ahead, name="zol-import-ahead", daemon=True).start()
+    stop_cleanup = threading.Event()
+    threading.Thread(
+        target=delete_expired_labs, args=(stop_cleanup,), name="zol-lab-cleanup", daemon=True
+    ).start()
     yield
-    from model.jobs import shutdown_all
-
-    await asyncio.to_thread(shutdown_all)
+    stop_cleanup.set()
+    await asyncio.to_thread(stop_training_and_save)
 
 
 if __name__ == "__main__":

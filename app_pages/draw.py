@@ -14,7 +14,9 @@ from model.inference import (
 from model.preprocess import CANVAS_SIDE, canvas_from_image28, preprocess
 from model.uploads import ACCEPTED_EXTENSIONS, UploadError, decode_upload
 from ui.images import show_activations, show_pixels, show_xray
-from ui.state import LAST_DRAWING, SENT_TO_DRAW, current_model, dataset_splits
+from ui.lab_panel import render_keep_drawing
+from ui.runs import current_model
+from ui.state import LAST_DRAWING, SENT_TO_DRAW, dataset_splits
 
 MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH = 6, 40, 20
 # Streamlit refuses bigger files itself; the decoder checks the same number again.
@@ -122,6 +124,7 @@ with answer_area:
         if answer.uncertain:
             st.warning(answer.explanation())
         show_pixels(steps.network_input, "What the network sees: 20×20 = 400 numbers", 14)
+        render_keep_drawing(steps.network_input)
 
 if answer is not None:
     st.subheader("Inside the network")

@@ -53,8 +53,10 @@ if train_col.button(
     icon=":material/play_arrow:",
     key="train_button",
 ):
-    start_run(chosen)
-    st.rerun()
+    refused = start_run(chosen)
+    if refused is None:
+        st.rerun()
+    st.error(refused, icon=":material/inventory_2:")
 if stop_col.button("Stop", disabled=not training, icon=":material/stop:", key="stop_button"):
     stop_run()
     st.rerun()

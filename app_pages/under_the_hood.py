@@ -16,7 +16,8 @@ from model.lesson_code import (
     training_images,
 )
 from ui.plots import show_colour_scale, show_digit, show_weight_heatmap
-from ui.state import LAST_DRAWING, current_model, dataset_splits
+from ui.runs import current_model
+from ui.state import LAST_DRAWING, dataset_splits
 
 INPUT_CHOICE = "hood_input"
 TEST_IMAGE = "hood_test_image"

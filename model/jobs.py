@@ -338,6 +338,19 @@ class JobManager:
         with self._lock:
             self._cancel_owner(owner, forget, reason)
 
+    def adopt(self, tag: str, owner: str) -> int | None:
+        """The unfinished job with this tag, from now on owned by `owner`; None if there is none.
+
+        A reloaded tab (a new session) takes its run's job back before the old tab's absence
+        would cancel it.
+        """
+        with self._lock:
+            for job in self._jobs.values():
+                if job.request.tag == tag and job.state in (QUEUED, RUNNING):
+                    job.owner = owner
+                    return job.job_id
+        return None
+
     def gone_reason(self, job_id: int) -> str | None:
         """Why the manager itself dropped a job, e.g. its tab was away too long; else None."""
         with self._lock:

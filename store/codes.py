@@ -37,8 +37,9 @@ CODE_WORDS = tuple(_WORD_TEXT.split())
 CODE_NUMBERS = range(10, 100)
 CODE_PATTERN = re.compile(r"[a-z]+-[a-z]+-[a-z]+-[0-9]{2}")
 MAX_CODE_LENGTH = 64
-# Wrong codes from one client: a few typos are fine, then it must wait.
-WRONG_CODES_ALLOWED = 5
+# Wrong codes from one address: typos are fine (a class behind one school address makes
+# a few), then it must wait.
+WRONG_CODES_ALLOWED = 10
 WRONG_CODE_WINDOW_SECONDS = 600.0
 # Each wrong code costs its sender this long before the answer, on top of the window's cap.
 WRONG_CODE_DELAY_SECONDS = 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import traceback
@@ -10,7 +11,7 @@ from collections import OrderedDict
 from sqlalchemy import Engine
 
 from model.evaluation import predict_test
-from model.jobs import JobView
+from model.jobs import JobView, shutdown_all
 from store.runs import save_progress
 
 # A run's status beyond the job states: it stopped itself because the loss became NaN.
@@ -87,6 +88,7 @@ class Recorder:
         self.failures = 0
         self._thread = threading.Thread(target=self._run, name="zol-store-recorder", daemon=True)
         self._thread.start()
+        _RECORDERS.add(self)
 
     def __call__(self, view: JobView) -> None:
         if view.tag is None:
@@ -127,3 +129,24 @@ class Recorder:
             with self._lock:
                 self._writing = False
                 self._lock.notify_all()
+
+
+# Every recorder of this process, for `flush_all`.
+_RECORDERS: set[Recorder] = set()
+
+
+def flush_all(timeout: float = 3.0) -> None:
+    """Write what every recorder still holds: the server is stopping."""
+    deadline = time.monotonic() + timeout
+    for recorder in list(_RECORDERS):
+        recorder.flush(max(0.0, deadline - time.monotonic()))
+
+
+def _stop_training_then_flush() -> None:
+    shutdown_all()
+    flush_all()
+
+
+# Registered after `model.jobs`'s own handler, so it runs first: the jobs' last checkpoints
+# reach the recorders before they are written out.
+atexit.register(_stop_training_then_flush)

@@ -312,3 +312,15 @@ def test_the_recorder_sees_tagged_jobs_while_they_train_when_they_end_and_at_shu
     # The server stopping hands over the running job's latest state, not a failure.
     assert [(view.tag, view.state) for view in recorded] == [("run-b", RUNNING)]
     assert recorded[0].weights is not None and recorded[0].history
+
+
+def test_a_new_owner_adopts_the_unfinished_job_of_a_tag(manager) -> None:
+    job_id = manager.submit(JobRequest(LONG, tag="run-adopt"), "old-tab")
+    try:
+        assert manager.adopt("run-adopt", "new-tab") == job_id
+        assert manager.status(job_id).owner == "new-tab"
+        assert manager.adopt("no-such-run", "new-tab") is None
+    finally:
+        manager.cancel(job_id)
+    finished(manager, job_id)
+    assert manager.adopt("run-adopt", "another-tab") is None

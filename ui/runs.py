@@ -1,4 +1,4 @@
-"""The session's training runs and the server's one job queue they go through."""
+"""The session's training runs, kept in the lab store, and the server's one job queue."""
 
 from __future__ import annotations
 
@@ -8,23 +8,36 @@ import numpy as np
 import streamlit as st
 
 from model.config import OPTIMIZER_LABELS, TrainConfig, describe
+from model.data import DatasetUnavailable
 from model.evaluation import Predictions, predict_test
 from model.forward import NetworkWeights
 from model.jobs import DATASET_ERROR, FAILED, QUEUED, STOPPED, JobManager, JobRequest, JobView
 from model.training import EpochLog
-from ui.state import SESSION_MODEL, ActiveModel
+from store import labs as lab_store
+from store import runs as run_store
+from store.recorder import DIVERGED, outcome
+from store.runs import ACTIVE_STATUSES, INTERRUPTED, RunLimitReached, StoredRun
+from ui.lab import LAB, current_lab, guarded, lab_database
+from ui.state import SESSION_MODEL, ActiveModel, bundled_model, dataset_splits
 
-# Session keys: the learner's runs (oldest first); a flag to put the dataset back to the bundled one.
+# Session keys: the learner's runs (oldest first); a flag to put the dataset back to the bundled
+# one; the id of the lab the runs were loaded from.
 RUNS = "train_runs"
 DATASET_FALLBACK = "train_dataset_fallback"
+RUNS_LAB = "train_runs_lab"
 
-# A run's status beyond the job states: it stopped itself because the loss became NaN.
-DIVERGED = "diverged"
+__all__ = ["DIVERGED", "INTERRUPTED"]
 # A job this session started that the server no longer knows, with no reason recorded.
 LOST_MESSAGE = "The training job was lost: the server restarted. Press Train again."
 # Seconds from the first page view until the worker processes start and import TensorFlow on
 # every core (a Train press starts them at once): the browser has drawn that page by then.
 PREWARM_DELAY_SECONDS = 3.0
+INTERRUPTED_MESSAGE = (
+    "Training was cut off at epoch {epoch} (the server stopped or restarted). The weights "
+    "saved then are kept: press Continue to go on from there."
+)
+# A reloaded tab waits this long at most for the last checkpoints to be written.
+FLUSH_SECONDS = 2.0
 
 
 @dataclass
@@ -44,6 +57,8 @@ class Run:
     optimizer_state: list[np.ndarray] | None = None
     keras_file: bytes | None = None
     test: Predictions | None = None
+    # The run's id in the lab store (None when there is no database).
+    run_id: str | None = None
 
     @property
     def training(self) -> bool:
@@ -75,8 +90,12 @@ def _session_alive(session_id: str) -> bool:
 
 @st.cache_resource(show_spinner=False)
 def job_manager() -> JobManager:
-    """One pool of training processes for the whole server."""
-    return JobManager(owner_alive=_session_alive, start_delay=PREWARM_DELAY_SECONDS)
+    """One pool of training processes for the whole server; what it trains goes to the store."""
+    return JobManager(
+        owner_alive=_session_alive,
+        start_delay=PREWARM_DELAY_SECONDS,
+        recorder=lab_database().recorder,
+    )
 
 
 def prewarm_training() -> None:
@@ -93,9 +112,75 @@ def _owner() -> str:
 
 
 def runs() -> list[Run]:
-    if RUNS not in st.session_state:
+    """The lab's runs, loaded from the store once per session (and again for another lab)."""
+    lab = current_lab()
+    lab_id = None if lab is None else lab.id
+    if RUNS not in st.session_state or st.session_state.get(RUNS_LAB) != lab_id:
+        st.session_state[RUNS_LAB] = lab_id
         st.session_state[RUNS] = []
+        st.session_state[SESSION_MODEL] = None
+        if lab is not None:
+            _restore(lab)
     return st.session_state[RUNS]
+
+
+def _restore(lab: lab_store.Lab) -> None:
+    """Bring a lab's runs back into the session: a run still training on this server is
+    followed again; one that was training when the server stopped is marked interrupted."""
+    recorder = lab_database().recorder
+    if recorder is not None:
+        recorder.flush(FLUSH_SECONDS)
+    stored = guarded(lambda engine: run_store.load_runs(engine, lab.id), [])
+    if not stored:
+        return
+    heavy_ids = {stored[-1].id, lab.active_run} - {None}
+    heavy = {
+        run_id: guarded(
+            lambda engine, run_id=run_id: run_store.load_run(engine, lab.id, run_id), None
+        )
+        for run_id in heavy_ids
+    }
+    restored = [_run_from_store(heavy.get(item.id) or item) for item in stored]
+    st.session_state[RUNS] = restored
+    latest = restored[-1]
+    if latest.status in ACTIVE_STATUSES:
+        latest.job_id = job_manager().adopt(latest.run_id, _owner())
+    for run in restored:
+        if run.status in ACTIVE_STATUSES and run.job_id is None:
+            run.status = INTERRUPTED
+            run.message = INTERRUPTED_MESSAGE.format(epoch=len(run.history))
+            guarded(
+                lambda engine, run=run: run_store.set_status(
+                    engine, lab.id, run.run_id, INTERRUPTED, run.message
+                ),
+                None,
+            )
+    active = next((run for run in restored if run.run_id == lab.active_run), None)
+    if active is not None and active.result_weights is not None:
+        _publish(active, active.result_weights, training=active.training)
+    for run in restored[:-1]:
+        run.drop_heavy_parts()
+
+
+def _run_from_store(stored: StoredRun) -> Run:
+    run = Run(
+        number=stored.number,
+        config=stored.config,
+        history=list(stored.history),
+        status=stored.status,
+        message=stored.message,
+        test_accuracy=stored.test_accuracy,
+        result_weights=stored.weights,
+        optimizer_state=stored.optimizer_state,
+        keras_file=stored.keras_file,
+        run_id=stored.id,
+    )
+    if stored.weights is not None and stored.test_accuracy is not None:
+        try:
+            run.test = predict_test(stored.weights, dataset_splits(stored.config.dataset).test)
+        except DatasetUnavailable:
+            run.test = None
+    return run
 
 
 def latest_run() -> Run | None:
@@ -105,12 +190,33 @@ def latest_run() -> Run | None:
 # -- starting, stopping and following jobs ----------------------------------------------
 
 
-def start_run(config: TrainConfig) -> None:
+def start_run(config: TrainConfig) -> str | None:
+    """Queue a new run; the reason it cannot be started (the lab is full), or None."""
+    lab = current_lab()
+    stored = None
+    if lab is not None:
+        try:
+            stored = guarded(lambda engine: run_store.add_run(engine, lab.id, config, QUEUED), None)
+        except RunLimitReached as full:
+            return str(full)
     for run in runs():
         run.drop_heavy_parts()
-    run = Run(number=len(runs()) + 1, config=config)
+    number = stored.number if stored is not None else max((r.number for r in runs()), default=0) + 1
+    run = Run(number=number, config=config, run_id=None if stored is None else stored.id)
     runs().append(run)
-    run.job_id = job_manager().submit(JobRequest(config), _owner())
+    run.job_id = job_manager().submit(JobRequest(config, tag=run.run_id), _owner())
+    _remember_active(run.run_id)
+    return None
+
+
+def _remember_active(run_id: str | None) -> None:
+    """Which run answers on the Draw page, for the next visit."""
+    lab = st.session_state.get(LAB)
+    if lab is not None and lab.active_run != run_id:
+        guarded(lambda engine: lab_store.set_active_run(engine, lab.id, run_id), None)
+        st.session_state[LAB] = lab_store.Lab(
+            lab.id, lab.code, lab.created_at, lab.touched_at, run_id
+        )
 
 
 def continue_problem(config: TrainConfig) -> str | None:
@@ -141,12 +247,20 @@ def continue_run(config: TrainConfig) -> None:
         initial=run.result_weights,
         first_epoch=len(run.history) + 1,
         optimizer_state=run.optimizer_state if same_optimizer else None,
+        tag=run.run_id,
     )
     run.config = config
     run.earlier_epochs = len(run.history)
     run.status = QUEUED
     run.message = None
+    lab = st.session_state.get(LAB)
+    if lab is not None and run.run_id is not None:
+        guarded(
+            lambda engine: run_store.set_status(engine, lab.id, run.run_id, QUEUED, config=config),
+            None,
+        )
     run.job_id = job_manager().submit(request, _owner())
+    _remember_active(run.run_id)
 
 
 def stop_run() -> None:
@@ -166,6 +280,18 @@ def reset_model() -> None:
             run.status = STOPPED
         run.drop_heavy_parts()
     st.session_state[SESSION_MODEL] = None
+    _remember_active(None)
+
+
+def current_model() -> ActiveModel:
+    """The session's latest trained weights if it has any, else the bundled pretrained model.
+
+    A run still training answers with its newest weights snapshot (`training=True`),
+    refreshed from the job queue on every call, whichever page the learner is on.
+    """
+    sync()
+    own = st.session_state.get(SESSION_MODEL)
+    return own if own is not None else bundled_model()
 
 
 def _publish(run: Run, weights: NetworkWeights, training: bool) -> None:
@@ -224,12 +350,7 @@ def _finish(run: Run, view: JobView) -> None:
         run.keras_file = result.keras_file
         run.test = predict_test(result.weights, result.test)
         run.test_accuracy = run.test.confusion().accuracy
-        if result.diverged:
-            run.status = DIVERGED
-            run.message = (
-                "The loss became NaN or infinite, so training stopped; the last weights "
-                "with a finite loss are kept. Try a smaller learning rate."
-            )
+        run.status, run.message = outcome(view)
     else:
         # The weights are the last snapshot the job sent; nothing was measured on them.
         run.optimizer_state = None

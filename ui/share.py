@@ -14,6 +14,7 @@ from model.url_settings import (
     page_url,
     share_url,
 )
+from ui.lab import LAB_PARAM, url_params_with_lab
 from ui.runs import Run
 from ui.training import LAYERS_KEY, UNITS_KEYS
 
@@ -41,7 +42,8 @@ WIDGET_KEYS = (*CONTROLS, LAYERS_KEY, *UNITS_KEYS)
 
 def starting_settings() -> DecodedSettings:
     if SETTINGS not in st.session_state:
-        params = {key: st.query_params.get_all(key) for key in st.query_params}
+        # The lab's id shares the address bar but is not a setting.
+        params = {key: st.query_params.get_all(key) for key in st.query_params if key != LAB_PARAM}
         st.session_state[SETTINGS] = decode_settings(params)
     return st.session_state[SETTINGS]
 
@@ -56,7 +58,7 @@ def remember(chosen: TrainConfig) -> None:
     current = starting_settings()
     notices = current.notices if chosen == current.config else []
     st.session_state[SETTINGS] = DecodedSettings(chosen, current.hidden, notices)
-    st.query_params.from_dict(encode_settings(chosen, current.hidden))
+    st.query_params.from_dict(url_params_with_lab(encode_settings(chosen, current.hidden)))
 
 
 def apply_setup(config: TrainConfig) -> None:
@@ -64,7 +66,9 @@ def apply_setup(config: TrainConfig) -> None:
     for key in WIDGET_KEYS:
         st.session_state.pop(key, None)
     st.session_state[SETTINGS] = DecodedSettings(config, starting_settings().hidden, [])
-    st.query_params.from_dict(encode_settings(config, starting_settings().hidden))
+    st.query_params.from_dict(
+        url_params_with_lab(encode_settings(config, starting_settings().hidden))
+    )
 
 
 def render_class_link(chosen: TrainConfig) -> None:

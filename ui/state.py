@@ -50,18 +50,7 @@ def dataset_splits(name: str = "bundled") -> Splits:
     return read_only(load_splits(name))
 
 
-def current_model() -> ActiveModel:
-    """The session's latest trained weights if it has any, else the bundled pretrained model.
-
-    A run still training answers with its newest weights snapshot (`training=True`),
-    refreshed from the job queue on every call, whichever page the learner is on.
-    """
-    from ui.runs import sync
-
-    sync()
-    own = st.session_state.get(SESSION_MODEL)
-    if own is not None:
-        return own
+def bundled_model() -> ActiveModel:
     bundled = pretrained_model()
     accuracy = bundled.metrics.get("test_accuracy")
     detail = f", test accuracy {accuracy:.1%}" if isinstance(accuracy, float) else ""
@@ -71,13 +60,3 @@ def current_model() -> ActiveModel:
         "bundled",
         f"the bundled pretrained model ({describe(bundled.config)}{detail})",
     )
-
-
-def render_sidebar() -> None:
-    active = current_model()
-    with st.sidebar:
-        st.caption("Model answering on the Draw page")
-        label = "Your model" if active.source == "session" else "Bundled model"
-        if active.training:
-            label += " (still training)"
-        st.markdown(f"**{label}**  \n{describe(active.config)}")
