@@ -61,9 +61,6 @@ def test_a_real_job_is_recorded_while_it_trains_when_it_ends_and_when_the_pool_s
     recorder = Recorder(engine)
     short = run_store.add_run(engine, lab.id, TrainConfig(hidden_units=(4,), epochs=3), "queued")
     long = run_store.add_run(engine, lab.id, LONG, "queued")
-    diverging = run_store.add_run(
-        engine, lab.id, TrainConfig(hidden_units=(4,), epochs=3), "queued"
-    )
     pool = JobManager(workers=1, jobs_per_worker=100, recorder=recorder, checkpoint_seconds=0.5)
     try:
         assert pool.wait_until_ready(WAIT)
