@@ -35,7 +35,7 @@ st.markdown(
 )
 code_column, open_column = st.columns(2)
 with code_column:
-    st.subheader("Resume code")
+    st.subheader("Your resume code")
     st.code(lab.code, language=None)
     st.caption(
         "Type it on another device to open this lab. Keep it, and the address bar, to "
