@@ -6,7 +6,7 @@ import tomllib
 
 from tests.conftest import PROJECT_ROOT
 
-RUNTIME_PATHS = ("app.py", ".streamlit", "model", "ui", "app_pages", "assets")
+RUNTIME_PATHS = ("app.py", ".streamlit", "model", "store", "ui", "app_pages", "assets")
 
 
 def test_public_deployment_settings() -> None:
@@ -26,7 +26,19 @@ def test_dockerfile_ships_every_runtime_folder_and_runs_unprivileged() -> None:
     assert copied == set(RUNTIME_PATHS)
     assert "USER lab" in dockerfile and "EXPOSE 8501" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/_stcore/health" in dockerfile
-    assert dockerfile.splitlines()[1].startswith("FROM python:3.11-slim")
+    assert "ARG BASE_IMAGE=python:3.11-slim" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
+
+
+def test_the_image_honours_one_port_setting_and_keeps_its_data_in_a_volume() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    command = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
+    health = dockerfile[dockerfile.index("HEALTHCHECK") : dockerfile.index("CMD [")]
+    assert "${PORT:-8501}" in command and "exec streamlit run app.py" in command
+    assert 'environ.get(\\"PORT\\"' in health
+    assert "8501" not in command.replace("${PORT:-8501}", "")
+    assert "ZOL_DATA_DIR=/data" in dockerfile and "VOLUME /data" in dockerfile
+    # Headless Streamlit would look up the machine's external address at every start.
+    assert "STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE=true" in dockerfile
 
 
 def test_every_top_level_python_package_is_shipped() -> None:

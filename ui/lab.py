@@ -12,7 +12,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from store.database import StoreError, make_engine
+from store.database import DATABASE_URL_ENV, StoreError, make_engine
 from store.labs import Lab, create_lab, find_lab, touch_lab
 from store.recorder import Recorder
 
@@ -64,11 +64,22 @@ class LabDatabase:
 def lab_database() -> LabDatabase:
     """One engine per server, its schema created on first start (SQLite file in `data/`)."""
     try:
-        engine = make_engine()
+        engine = make_engine(_secret_url())
     except StoreError as error:
         traceback.print_exc()
         return LabDatabase(None, None, str(error))
     return LabDatabase(engine, Recorder(engine))
+
+
+def _secret_url() -> str | None:
+    """`ZOL_DATABASE_URL` from the app's secrets (Community Cloud's settings), if it is there."""
+    if os.environ.get(DATABASE_URL_ENV):
+        return None
+    try:
+        url = st.secrets.get(DATABASE_URL_ENV)
+    except Exception:  # no secrets file at all: the usual case when run locally
+        return None
+    return url if isinstance(url, str) and url else None
 
 
 def database() -> Engine | None:
