@@ -320,8 +320,11 @@ def sync(with_history: bool = False) -> JobView | None:
     manager = job_manager()
     view = manager.status(run.job_id) if with_history else manager.peek(run.job_id)
     if view is None:
-        run.message = manager.gone_reason(run.job_id) or LOST_MESSAGE
+        reason = manager.gone_reason(run.job_id)
         run.job_id = None
+        if reason is None and _reload_finished(run):
+            return None
+        run.message = reason or LOST_MESSAGE
         run.status = FAILED
         return None
     if view.finished and not with_history:
@@ -337,6 +340,35 @@ def sync(with_history: bool = False) -> JobView | None:
         _finish(run, view)
         manager.forget(view.job_id)
     return view
+
+
+def _reload_finished(run: Run) -> bool:
+    """Take a run's end from the store when another tab of the same lab collected the job first."""
+    lab = st.session_state.get(LAB)
+    recorder = lab_database().recorder
+    if lab is None or run.run_id is None or recorder is None:
+        return False
+    recorder.flush(FLUSH_SECONDS)
+    stored = guarded(lambda engine: run_store.load_run(engine, lab.id, run.run_id), None)
+    if stored is None or stored.status in ACTIVE_STATUSES:
+        return False
+    loaded = _run_from_store(stored)
+    for name in (
+        "config",
+        "history",
+        "status",
+        "message",
+        "test_accuracy",
+        "result_weights",
+        "optimizer_state",
+        "keras_file",
+        "test",
+    ):
+        setattr(run, name, getattr(loaded, name))
+    run.earlier_epochs = 0
+    if run.result_weights is not None:
+        _publish(run, run.result_weights, training=False)
+    return True
 
 
 def _finish(run: Run, view: JobView) -> None:
