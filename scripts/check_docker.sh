@@ -42,9 +42,14 @@ if $make_base && ! docker image inspect "$base" >/dev/null 2>&1; then
   debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
     bookworm "$root" http://deb.debian.org/debian >/dev/null || { echo "docker: failed: debootstrap"; exit 1; }
   chroot "$root" python3 -m venv /opt/python || { echo "docker: failed: venv in the base"; exit 1; }
+  # This machine's own certificate authorities (e.g. of a TLS proxy in front of PyPI), so
+  # that pip inside the build trusts what pip outside it trusts.
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null
+  chroot "$root" update-ca-certificates >/dev/null 2>&1
   chroot "$root" apt-get clean
   tar -C "$root" -c . | docker import \
     --change 'ENV PATH=/opt/python/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' \
     --change 'ENV LANG=C.UTF-8' - "$base" >/dev/null || { echo "docker: failed: docker import"; exit 1; }
   rm -rf "$root"
 fi

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select
 from sqlalchemy.pool import NullPool
 
-from store.schema import metadata, schema_version
+from store.schema import labs, metadata, runs, schema_version
 
 DATABASE_URL_ENV = "ZOL_DATABASE_URL"
 DATA_DIR_ENV = "ZOL_DATA_DIR"
@@ -18,7 +18,7 @@ SQLITE_FILE = "lab.sqlite3"
 # Thirty learners' checkpoints land within the same second: wait for the writer, never fail.
 BUSY_TIMEOUT_MS = 30_000
 # The version `migrate` brings a database to; each later version adds one step to `MIGRATIONS`.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(RuntimeError):
@@ -86,8 +86,16 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-# Version N's step takes a database at version N - 1 to N (none yet beyond the first).
-MIGRATIONS: dict[int, Any] = {}
+def _index_clean_up_columns(connection: Connection) -> None:
+    """Version 2: index what the daily clean-up searches by."""
+    for table, name in ((runs, "runs_by_update"), (labs, "labs_by_touch")):
+        index = next(index for index in table.indexes if index.name == name)
+        index.create(connection, checkfirst=True)
+
+
+# Version N's step takes a database at version N - 1 to N; an empty database gets the latest
+# schema at once.
+MIGRATIONS: dict[int, Any] = {2: _index_clean_up_columns}
 
 
 def current_version(engine: Engine) -> int | None:

@@ -57,6 +57,9 @@ runs = Table(
     Column("updated_at", Float, nullable=False),
 )
 Index("runs_by_lab", runs.c.lab_id, runs.c.number, unique=True)
+# The daily clean-up looks for labs untouched, and runs unwritten, since a cutoff (version 2).
+Index("runs_by_update", runs.c.updated_at)
+Index("labs_by_touch", labs.c.touched_at)
 
 # A drawing the learner chose to keep: the network's 20×20 input, and the digit they meant.
 drawings = Table(

@@ -285,3 +285,36 @@ def test_the_active_run_is_remembered_and_cleared_when_that_run_is_deleted(store
 
 def test_the_schema_module_lists_every_table() -> None:
     assert set(metadata.tables) == {"schema_version", "labs", "runs", "drawings", "code_attempts"}
+
+
+def database_at_version(engine, version: int) -> None:
+    """Turn a new database back into what an app of schema `version` made."""
+    from sqlalchemy import text
+
+    if version < 2:
+        with engine.begin() as connection:
+            for name in ("runs_by_update", "labs_by_touch"):
+                connection.execute(text(f"DROP INDEX {name}"))
+    with engine.begin() as connection:
+        connection.execute(schema_version.update().values(version=version))
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+def test_every_earlier_schema_version_migrates_to_the_current_one_keeping_its_data(
+    store_engine, version: int
+) -> None:
+    from sqlalchemy import inspect
+
+    lab = lab_store.create_lab(store_engine)
+    run = run_store.add_run(store_engine, lab.id, CONFIG, "done", weights=weights())
+    database_at_version(store_engine, version)
+    assert current_version(store_engine) == version
+    migrate(store_engine)
+    assert current_version(store_engine) == SCHEMA_VERSION
+    indexes = {
+        index["name"]
+        for table in ("runs", "labs")
+        for index in inspect(store_engine).get_indexes(table)
+    }
+    assert {"runs_by_update", "labs_by_touch"} <= indexes
+    assert run_store.load_run(store_engine, lab.id, run.id).weights is not None
