@@ -44,31 +44,25 @@ def record(engine: Engine, view: JobView) -> bool:
         )
     status, message = outcome(view)
     result = view.result
-    if result is None:
-        return save_progress(
-            engine,
-            view.tag,
-            status=status,
-            message=message,
-            first_epoch=view.first_epoch,
-            history=view.history,
-            weights=view.weights,
-            final=True,
-        )
-    accuracy = predict_test(result.weights, result.test).confusion().accuracy
+    # Without a result (failed, or cancelled in the queue) the last streamed weights stay.
+    ended: dict = {"history": view.history, "weights": view.weights}
+    if result is not None:
+        ended = {
+            "history": result.history,
+            "weights": result.weights,
+            "config": result.config,
+            "test_accuracy": predict_test(result.weights, result.test).confusion().accuracy,
+            "optimizer_state": result.optimizer_state,
+            "keras_file": result.keras_file,
+        }
     return save_progress(
         engine,
         view.tag,
         status=status,
         message=message,
         first_epoch=view.first_epoch,
-        history=result.history,
-        weights=result.weights,
-        config=result.config,
-        test_accuracy=accuracy,
-        optimizer_state=result.optimizer_state,
-        keras_file=result.keras_file,
         final=True,
+        **ended,
     )
 
 
