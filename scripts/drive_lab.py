@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -19,6 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.conftest import CHROMIUM_ARGS, chromium_path
 
 TIMEOUT_MS = 180_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+def press_train(page) -> None:
+    train = page.get_by_role("button", name="Train")
+    expect(train).to_be_enabled()
+    train.click()
 
 
 def main(action: str, url: str) -> None:
@@ -29,7 +37,7 @@ def main(action: str, url: str) -> None:
         results = page.get_by_test_id("stMetric").filter(has_text="Test accuracy")
         if action == "train":
             page.goto(f"{url.rstrip('/')}/train?units=4&epochs=3")
-            page.get_by_role("button", name="Train").click()
+            press_train(page)
             expect(results).to_be_visible()
             expect(page).to_have_url(re.compile(r"[?&]lab="))
             print(page.url)
@@ -38,8 +46,12 @@ def main(action: str, url: str) -> None:
             expect(page.get_by_role("heading", name="Run 1", exact=True)).to_be_visible()
             expect(results).to_be_visible()
         elif action == "start-long":
-            page.goto(re.sub(r"/train\?", "/train?units=32&epochs=1000&batch=1&", url))
-            page.get_by_role("button", name="Train").click()
+            parts = urlsplit(url)
+            lab = parse_qs(parts.query)["lab"][0]
+            page.goto(
+                f"{parts.scheme}://{parts.netloc}/train?units=32&epochs=1000&batch=1&lab={lab}"
+            )
+            press_train(page)
             expect(page.get_by_text(re.compile(r"Epoch ([3-9]|\d{2,}) of 1000"))).to_be_visible()
         elif action == "interrupted":
             page.goto(url)
