@@ -301,6 +301,8 @@ def _run(archive: zipfile.ZipFile, members: dict, entry: object, index: int) -> 
                 raise LabFileError(f"{what}'s optimizer state does not fit its weights.")
     except ModelFileError as error:
         raise LabFileError(f"{what}: {error}.") from error
+    # The file's own message text is checked but not kept: only the app's own words are shown.
+    message = None
     if status in ACTIVE_STATUSES:
         status, message = INTERRUPTED, "Training had not finished when this lab file was saved."
     return ImportedRun(

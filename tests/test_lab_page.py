@@ -147,6 +147,7 @@ def test_the_lab_file_round_trips_into_another_lab_and_bad_files_change_nothing(
     at.button(key="import_go").click().run()
     assert not at.exception and "Added 1 run" in texts(at.success)
     assert [run.config.hidden_units for run in run_store.load_runs(engine, target.id)] == [(2,)]
+    assert not any(button.key == "import_go" for button in at.button)
 
     broken = io.BytesIO()
     with zipfile.ZipFile(broken, "w") as archive:

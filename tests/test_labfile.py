@@ -237,3 +237,12 @@ def test_uploads_that_are_neither_a_lab_nor_a_model_get_a_clear_message(tmp_path
         read_upload([("config.json", b"{}"), ("weights.npz", b"nonsense")])
     with pytest.raises(LabFileError, match="No file"):
         read_upload([])
+
+
+def test_a_lab_files_own_message_text_is_never_kept(lab_file) -> None:
+    def edit(document: dict) -> None:
+        document["runs"][0]["message"] = "![tracker](http://example.invalid/pixel.png) <b>hi</b>"
+
+    contents = read_lab_file(with_document(lab_file, edit))
+    assert contents.runs[0].message is None
+    assert contents.runs[1].message == "Training had not finished when this lab file was saved."

@@ -26,6 +26,8 @@ from ui.runs import RUNS, runs, stop_run
 # a message to show after the page reruns.
 LAST_KEPT = "lab_last_kept"
 LAB_MESSAGE = "lab_message"
+# The upload added last, so that a rerun never adds the same file twice.
+LAST_IMPORTED = "lab_last_imported"
 GALLERY_COLUMNS = 8
 GALLERY_ZOOM = 4
 
@@ -127,6 +129,10 @@ def render_import(lab: lab_store.Lab) -> None:
     uploads = [lab_file] if lab_file is not None else list(folder or [])
     if not uploads:
         return
+    upload_key = ",".join(upload.file_id for upload in uploads)
+    if st.session_state.get(LAST_IMPORTED) == upload_key:
+        st.caption("This upload has been added to your lab.")
+        return
     try:
         contents = read_upload([(upload.name, upload.getvalue()) for upload in uploads])
     except LabFileError as error:
@@ -140,6 +146,7 @@ def render_import(lab: lab_store.Lab) -> None:
             st.error(f"Nothing was added. {full}", icon=":material/inventory_2:")
             return
         if stored is not None:
+            st.session_state[LAST_IMPORTED] = upload_key
             refreshed = lab_store.find_lab(database(), lab.id) or lab
             switch_lab(refreshed, f"Added {_summary(contents)} to your lab.")
             st.rerun()
