@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from model.augment import AUGMENTED_COPIES
 from model.config import (
     ACTIVATIONS,
     DATASETS,
@@ -156,7 +157,8 @@ def render_controls(
             )
         if shown("augment"):
             values["augment"] = st.checkbox(
-                "Also train on shifted, rotated and thickened copies (slower)",
+                f"Also train on {AUGMENTED_COPIES} copies of each image, varied like other "
+                "people's handwriting (slower)",
                 value=defaults.augment,
                 key="augment",
             )
