@@ -5,6 +5,7 @@ import streamlit as st
 from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
+from ui.controls import render_controls
 from ui.runs import (
     continue_problem,
     continue_run,
@@ -21,7 +22,7 @@ from ui.share import (
     show_notices,
     starting_settings,
 )
-from ui.training import live_view, render_controls, render_curves, render_history, render_results
+from ui.training import live_view, render_curves, render_history, render_results
 
 st.title("Train")
 st.caption(

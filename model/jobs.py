@@ -213,6 +213,8 @@ def shape_key(config: TrainConfig) -> tuple:
         config.batch_size,
         config.dataset,
         config.augment,
+        # The epoch graph is traced for one number of training images.
+        config.train_size,
     )
 
 

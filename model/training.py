@@ -61,11 +61,9 @@ def train(
     With `export_keras` the result also carries the trained model as `.keras` bytes.
     """
     from model.engine import Engine
+    from model.training_data import training_splits
 
-    if config.augment:
-        from model.augment import augmented
-
-        splits = augmented(splits, config)
+    splits = training_splits(splits, config)
     engine = Engine.for_config(config, splits)
     engine.start(initial, optimizer_state)
     result = TrainResult(config, engine.weights())

@@ -153,3 +153,30 @@ def test_a_new_run_joins_the_history_comparison() -> None:
     at.button(key="train_button").click().run()
     rerun_until(at, lambda at: has_results(at) and at.session_state[RUNS][-1].number == 2)
     assert at.multiselect(key="compare_runs").value == [1, 2]
+
+
+def test_data_controls_start_from_all_clean_data_and_reject_bad_sizes() -> None:
+    at = open_train_page()
+    assert at.number_input(key="train_size").value is None
+    assert at.slider(key="label_noise").value == 0.0
+    assert at.slider(key="input_noise").value == 0.0
+    at.number_input(key="train_size").set_value(5).run()
+    assert any("training images must be 10 to 700" in text for text in texts(at.error))
+    assert at.button(key="train_button").proto.disabled
+    at.number_input(key="train_size").set_value(10).run()
+    at.slider(key="label_noise").set_value(0.2).run()
+    at.slider(key="input_noise").set_value(0.3).run()
+    assert not at.error
+    assert dict(at.query_params) == {"images": "10", "flip": "0.2", "noise": "0.3"}
+    code = next(block.value for block in at.code if "Sequential" in block.value)
+    assert "round(10 * np.mean(y == label))" in code and "rng.normal(0.0, 0.3" in code
+
+
+def test_a_data_exercise_sets_its_controls_and_trains_on_ten_images() -> None:
+    at = open_train_page()
+    at.button(key="exercise_ten_images").click().run()
+    assert at.number_input(key="train_size").value == 10
+    at.number_input(key="epochs").set_value(3).run()
+    at.button(key="train_button").click().run()
+    rerun_until(at, has_results)
+    assert "10 images" in at.session_state[RUNS][-1].label()

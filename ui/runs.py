@@ -66,10 +66,18 @@ class Run:
 
     def label(self) -> str:
         units = "-".join(str(count) for count in self.config.hidden_units)
+        data = []
+        if self.config.train_size is not None:
+            data.append(f"{self.config.train_size} images")
+        if self.config.label_noise > 0:
+            data.append(f"{self.config.label_noise:.0%} labels flipped")
+        if self.config.input_noise > 0:
+            data.append(f"pixel noise {self.config.input_noise:g}")
         return (
             f"Run {self.number}: {units} {self.config.activation}, "
             f"lr {self.config.learning_rate:g}, batch {self.config.batch_size}, "
             f"{OPTIMIZER_LABELS[self.config.optimizer]}, seed {self.config.seed}"
+            + "".join(f", {part}" for part in data)
         )
 
     def drop_heavy_parts(self) -> None:
