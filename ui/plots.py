@@ -1,4 +1,4 @@
-"""Streamlit helpers that draw small arrays as crisp enlarged images, and training curves."""
+"""Streamlit helpers that draw small arrays as crisp enlarged images, and hand-written Vega-Lite charts."""
 
 from __future__ import annotations
 
@@ -15,12 +15,30 @@ from model.inspection import (
     symmetric_limit,
     weight_heatmap,
 )
+from model.probes import PROBE_LABELS, Sweep
+from model.projection import HiddenMap
+from model.saliency import TOWARDS_ONE_RGB, TOWARDS_ZERO_RGB
 
 if TYPE_CHECKING:
     import pandas as pd
 
 DIGIT_ZOOM = 8
 HEATMAP_ZOOM = 12
+PROBE_PANEL_WIDTH, PROBE_PANEL_HEIGHT = 150, 100
+# Panels per row of the probe chart: three fit beside the changed picture on a laptop.
+PROBE_COLUMNS = 3
+HIDDEN_SPACE_HEIGHT = 320
+
+
+def _hex(rgb: np.ndarray) -> str:
+    return "#" + "".join(f"{int(channel):02x}" for channel in rgb)
+
+
+# The saliency map's colour-blind-safe pair: blue for 0, orange for 1, on every view.
+CLASS_COLOURS = (_hex(TOWARDS_ZERO_RGB), _hex(TOWARDS_ONE_RGB))
+FLIP_COLOUR = CLASS_COLOURS[1]
+# A five-pointed star as an SVG path on Vega's unit square, for the learner's drawing.
+STAR_PATH = "M0,-1L0.225,-0.309L0.951,-0.309L0.363,0.118L0.588,0.809L0,0.382L-0.588,0.809L-0.363,0.118L-0.951,-0.309L-0.225,-0.309Z"
 
 
 def digit_rgb(features: np.ndarray, zoom: int = DIGIT_ZOOM) -> np.ndarray:
@@ -72,3 +90,127 @@ def line_chart(frame: pd.DataFrame, y_label: str) -> None:
         },
     }
     st.vega_lite_chart(frame.rename_axis("epoch").reset_index(), spec, width="stretch")
+
+
+def probe_chart_spec(sweeps: list[Sweep]) -> dict:
+    """P(1) across each probe's range, one small panel per probe, as a hand-written Vega-Lite spec.
+
+    The 0.5 line is where the answer flips; dashed orange rules mark each flip and a dot
+    marks where the slider is. Inline data, no DataFrame: this chart is redrawn on every
+    stroke, and its data is a few dozen numbers.
+    """
+    rows: list[dict] = []
+    for sweep in sweeps:
+        label = PROBE_LABELS[sweep.name]
+        rows += [
+            {"probe": label, "kind": "sweep", "value": float(v), "p": float(p)}
+            for v, p in zip(sweep.values, sweep.probabilities, strict=True)
+        ]
+        here = float(sweep.probabilities[list(sweep.values).index(sweep.current)])
+        rows.append({"probe": label, "kind": "current", "value": sweep.current, "p": here})
+        rows += [{"probe": label, "kind": "flip", "value": flip, "p": 0.5} for flip in sweep.flips]
+    x = {
+        "field": "value",
+        "type": "quantitative",
+        "title": None,
+        "scale": {"nice": False, "zero": False},
+    }
+    return {
+        "data": {"values": rows},
+        "facet": {
+            "field": "probe",
+            "type": "nominal",
+            "title": None,
+            "sort": [PROBE_LABELS[sweep.name] for sweep in sweeps],
+        },
+        "columns": PROBE_COLUMNS,
+        "spec": {
+            "width": PROBE_PANEL_WIDTH,
+            "height": PROBE_PANEL_HEIGHT,
+            "layer": [
+                {
+                    "mark": {"type": "rule", "strokeDash": [2, 2], "color": "#888"},
+                    "encoding": {"y": {"datum": 0.5}},
+                },
+                {
+                    "transform": [{"filter": "datum.kind === 'sweep'"}],
+                    "mark": {"type": "line", "color": "#444"},
+                    "encoding": {
+                        "x": x,
+                        "y": {
+                            "field": "p",
+                            "type": "quantitative",
+                            "title": "P(1)",
+                            "scale": {"domain": [0, 1]},
+                        },
+                    },
+                },
+                {
+                    "transform": [{"filter": "datum.kind === 'flip'"}],
+                    "mark": {"type": "rule", "color": FLIP_COLOUR, "strokeDash": [4, 2], "size": 2},
+                    "encoding": {"x": x},
+                },
+                {
+                    "transform": [{"filter": "datum.kind === 'current'"}],
+                    "mark": {"type": "point", "filled": True, "color": "#000", "size": 60},
+                    "encoding": {"x": x, "y": {"field": "p", "type": "quantitative"}},
+                },
+            ],
+        },
+        "resolve": {"scale": {"x": "independent"}},
+    }
+
+
+def hidden_space_spec(space: HiddenMap) -> dict:
+    """The test images as dots (blue 0s, orange 1s, also told apart by shape) and the drawing as a star."""
+    points = [
+        {"x": float(x), "y": float(y), "label": str(label)}
+        for (x, y), label in zip(space.points, space.labels, strict=True)
+    ]
+    first, second = (f"{share:.0%}" for share in space.explained)
+    layers: list[dict] = [
+        {
+            "data": {"values": points},
+            "mark": {"type": "point", "filled": True, "opacity": 0.7},
+            "encoding": {
+                "x": {
+                    "field": "x",
+                    "type": "quantitative",
+                    "title": f"axis 1 ({first} of the spread)",
+                },
+                "y": {"field": "y", "type": "quantitative", "title": f"axis 2 ({second})"},
+                "color": {
+                    "field": "label",
+                    "type": "nominal",
+                    "title": "test image",
+                    "scale": {"domain": ["0", "1"], "range": list(CLASS_COLOURS)},
+                    "legend": {"orient": "bottom"},
+                },
+                "shape": {
+                    "field": "label",
+                    "type": "nominal",
+                    "scale": {"domain": ["0", "1"], "range": ["circle", "square"]},
+                },
+            },
+        }
+    ]
+    if space.drawing is not None:
+        layers.append(
+            {
+                "data": {"values": [{"x": float(space.drawing[0]), "y": float(space.drawing[1])}]},
+                "mark": {
+                    "type": "point",
+                    "shape": STAR_PATH,
+                    "filled": True,
+                    "size": 400,
+                    "color": "#000",
+                    "stroke": "#fff",
+                    "strokeWidth": 1,
+                },
+                "encoding": {
+                    "x": {"field": "x", "type": "quantitative"},
+                    "y": {"field": "y", "type": "quantitative"},
+                },
+            }
+        )
+    return {"layer": layers, "height": HIDDEN_SPACE_HEIGHT}
