@@ -12,7 +12,14 @@ from model.inference import (
     classify,
 )
 from model.preprocess import preprocess
-from ui.drawing import drawing_input, show_answer
+from ui.drawing import (
+    DrawnInput,
+    brush_slider,
+    canvas_input,
+    given_picture,
+    let_the_answer_paint,
+    show_answer,
+)
 from ui.explain import show_hidden_space, show_probes, show_saliency
 from ui.images import show_activations, show_pixels, show_xray
 from ui.state import LAST_DRAWING, SENT_TO_DRAW, current_model, dataset_splits
@@ -25,7 +32,10 @@ def training_neighbours() -> TrainingNeighbours:
 
 
 st.title("Draw a 0 or a 1")
-st.markdown(f"Answering now: **{current_model().description}**.")
+active = current_model()
+st.markdown(f"Answering now: **{active.description}**.")
+if active.training:
+    st.caption("It is still training: every new answer uses its latest weights.")
 st.page_link("app_pages/train.py", label="Train your own network", icon=":material/model_training:")
 
 sent = st.session_state.get(SENT_TO_DRAW)
@@ -38,26 +48,31 @@ if sent is not None:
         args=(SENT_TO_DRAW, None),
     )
 
+# The widgets other than the canvas live outside the fragment below: changing one reruns the
+# page, while a stroke reruns only the fragment, which then redraws nothing it does not need.
+drawing_column, answer_column = st.columns(2)
+with drawing_column:
+    brush = brush_slider()
+    canvas_area = st.container()
+    given = given_picture(sent)
+answer_area = answer_column.container()
+st.subheader("Preprocessing X-ray")
+st.markdown(
+    "Before the network sees anything, the drawing is made to look like an MNIST digit. "
+    "Switch a step off to see why it is there."
+)
+crop_switch, centre_switch = st.columns(2)
+crop = crop_switch.toggle("Crop to the ink's bounding box", value=True, key="crop")
+centre = centre_switch.toggle("Centre by centre of mass", value=True, key="centre")
+xray_area = st.container()
+
 
 @st.fragment
-def read_and_answer() -> None:
-    """Everything that depends on the drawing: a stroke reruns this, not the whole page."""
+def read_and_answer(brush: int, given: DrawnInput | None, crop: bool, centre: bool) -> None:
+    """The canvas and everything read from it: the answer first, then how it came about."""
     active = current_model()
-    drawing_column, answer_column = st.columns(2)
-    with drawing_column:
-        if active.training:
-            st.caption("Your network is still training: every new answer uses its latest weights.")
-        drawn = drawing_input(sent)
-    answer_area = answer_column.container()
-
-    st.subheader("Preprocessing X-ray")
-    st.markdown(
-        "Before the network sees anything, the drawing is made to look like an MNIST digit. "
-        "Switch a step off to see why it is there."
-    )
-    crop_switch, centre_switch = st.columns(2)
-    crop = crop_switch.toggle("Crop to the ink's bounding box", value=True, key="crop")
-    centre = centre_switch.toggle("Centre by centre of mass", value=True, key="centre")
+    with canvas_area:
+        drawn = canvas_input(brush, given)
     steps = preprocess(drawn.rgba, crop=crop, centre=centre)
     # The training images are only needed to judge a drawing, not to show an empty canvas.
     answer = None
@@ -65,7 +80,10 @@ def read_and_answer() -> None:
         answer = classify(active.weights, steps.features, training_neighbours())
     with answer_area:
         show_answer(answer, steps, drawn)
-    show_xray(steps)
+    if answer is not None:
+        let_the_answer_paint()
+    with xray_area:
+        show_xray(steps)
     if answer is None:
         return
     st.session_state[LAST_DRAWING] = steps.features.astype(np.float32)
@@ -94,7 +112,7 @@ def read_and_answer() -> None:
     show_hidden_space(active.weights, steps.features)
 
 
-read_and_answer()
+read_and_answer(brush, given, crop, centre)
 
 with st.expander("When is an answer marked uncertain?"):
     st.markdown(

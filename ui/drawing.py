@@ -1,7 +1,8 @@
-"""The Draw page's input (canvas, upload, or an image sent from Data) and its answer block."""
+"""The Draw page's inputs (brush, canvas, upload, an image sent from Data) and its answer block."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,10 @@ MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH = 6, 40, 20
 # Streamlit refuses bigger files itself; the decoder checks the same number again.
 UPLOAD_LIMIT_BYTES = st.get_option("server.maxUploadSize") * 1024 * 1024
 NO_ANSWER = "–"
+# Long enough for the browser to draw the answer before the explanations' fifty-odd elements
+# arrive: sent straight after it, they were rendered in the same long task (100-250 ms in
+# Chromium's long-task timings), and the answer appeared only after all of them.
+ANSWER_PAINT_SECONDS = 0.08
 
 
 @dataclass(frozen=True)
@@ -27,11 +32,40 @@ class DrawnInput:
     problem: str | None = None
 
 
-def drawing_input(sent: SentImage | None) -> DrawnInput:
-    """The brush, the canvas and the uploader; an image sent from Data wins over both."""
+def brush_slider() -> int:
+    return st.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key="brush_width")
+
+
+def given_picture(sent: SentImage | None) -> DrawnInput | None:
+    """An image sent from Data, else an uploaded file (decoded here), else None: the canvas."""
+    st.caption(
+        "White ink on black, like the MNIST pictures the network learned from. "
+        "Undo and clear are in the canvas's toolbar."
+    )
+    uploaded = st.file_uploader(
+        "…or upload a picture of a 0 or a 1 (PNG or JPEG; dark ink on white paper works too)",
+        type=list(ACCEPTED_EXTENSIONS),
+        key="upload",
+    )
+    if sent is not None:
+        return DrawnInput(canvas_from_image28(sent.image28), sent.caption)
+    if uploaded is None:
+        return None
+    source = f"the uploaded file {uploaded.name}"
+    try:
+        return DrawnInput(
+            decode_upload(uploaded.getvalue(), max_bytes=UPLOAD_LIMIT_BYTES).rgba, source
+        )
+    except UploadError as error:
+        return DrawnInput(
+            np.zeros((CANVAS_SIDE, CANVAS_SIDE, 4), dtype=np.uint8), source, str(error)
+        )
+
+
+def canvas_input(brush: int, given: DrawnInput | None) -> DrawnInput:
+    """The canvas; what it holds is read unless a picture was given instead."""
     from streamlit_drawable_canvas import st_canvas
 
-    brush = st.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key="brush_width")
     drawing = st_canvas(
         stroke_width=brush,
         stroke_color="#FFFFFF",
@@ -42,28 +76,17 @@ def drawing_input(sent: SentImage | None) -> DrawnInput:
         return_image_data=True,
         key="draw_canvas",
     )
-    st.caption(
-        "White ink on black, like the MNIST pictures the network learned from. "
-        "Undo and clear are in the canvas's toolbar."
-    )
-    uploaded = st.file_uploader(
-        "…or upload a picture of a 0 or a 1 (PNG or JPEG; dark ink on white paper works too)",
-        type=list(ACCEPTED_EXTENSIONS),
-        key="upload",
-    )
-    empty = np.zeros((CANVAS_SIDE, CANVAS_SIDE, 4), dtype=np.uint8)
-    if sent is not None:
-        return DrawnInput(canvas_from_image28(sent.image28), sent.caption)
-    if uploaded is not None:
-        source = f"the uploaded file {uploaded.name}"
-        try:
-            return DrawnInput(
-                decode_upload(uploaded.getvalue(), max_bytes=UPLOAD_LIMIT_BYTES).rgba, source
-            )
-        except UploadError as error:
-            return DrawnInput(empty, source, str(error))
+    if given is not None:
+        return given
     rgba = drawing.image_data
-    return DrawnInput(empty if rgba is None else rgba, "your drawing")
+    if rgba is None:
+        rgba = np.zeros((CANVAS_SIDE, CANVAS_SIDE, 4), dtype=np.uint8)
+    return DrawnInput(rgba, "your drawing")
+
+
+def let_the_answer_paint() -> None:
+    """Hold the script back a moment, so the answer is on screen before the explanations come."""
+    time.sleep(ANSWER_PAINT_SECONDS)
 
 
 def show_answer(answer: Answer | None, steps: Preprocessed, drawn: DrawnInput) -> None:

@@ -17,8 +17,8 @@ from model.probes import (
 )
 from model.projection import hidden_map
 from model.saliency import saliency, saliency_legend, saliency_rgb
-from ui.plots import hidden_space_spec, probe_chart_spec
-from ui.state import dataset_splits
+from ui.plots import HIDDEN_SPACE_SPEC, PROBE_SPEC, hidden_space_rows, probe_rows
+from ui.state import LAST_DRAWING, dataset_splits
 
 SALIENCY_ZOOM = 14
 PROBE_ZOOM = 9
@@ -90,7 +90,8 @@ def show_probes(weights: NetworkWeights, framed: np.ndarray) -> None:
         picture.warning(problem)
     with chart:
         st.vega_lite_chart(
-            spec=probe_chart_spec(sweeps(weights, framed, variation)),
+            probe_rows(sweeps(weights, framed, variation)),
+            PROBE_SPEC,
             width="content",
             alt="P(1) across each probe's range",
         )
@@ -106,12 +107,25 @@ def show_hidden_space(weights: NetworkWeights, drawing: np.ndarray | None = None
     test = dataset_splits("bundled").test
     space = hidden_map(weights, test.x, test.y, drawing)
     st.vega_lite_chart(
-        spec=hidden_space_spec(space), width="stretch", alt="The hidden space of the test images"
+        hidden_space_rows(space),
+        HIDDEN_SPACE_SPEC,
+        width="stretch",
+        alt="The hidden space of the test images",
     )
     star = " The star is your drawing." if drawing is not None else ""
+    first, second = (f"{share:.0%}" for share in space.explained)
     st.caption(
         f"Each dot is one of the {len(test)} test images, placed by what the last hidden "
         f"layer's {space.units} units make of it, seen from the two directions along which "
-        f"they differ most (PCA).{star} Where the 0s and 1s form two separate clouds, the "
+        f"they differ most (PCA: axis 1 holds {first} of their spread, axis 2 {second})."
+        f"{star} Where the 0s and 1s form two separate clouds, the "
         "output unit can tell them apart with one straight line."
     )
+
+
+def show_training_hidden_space(weights: NetworkWeights | None) -> None:
+    """The Train page's map from a run's latest weights: redrawn as new weights stream in."""
+    if weights is None:
+        return
+    st.markdown("**The hidden space**: how the last hidden layer sees the test images now")
+    show_hidden_space(weights, st.session_state.get(LAST_DRAWING))

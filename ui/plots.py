@@ -92,23 +92,30 @@ def line_chart(frame: pd.DataFrame, y_label: str) -> None:
     st.vega_lite_chart(frame.rename_axis("epoch").reset_index(), spec, width="stretch")
 
 
-def probe_chart_spec(sweeps: list[Sweep]) -> dict:
-    """P(1) across each probe's range, one small panel per probe, as a hand-written Vega-Lite spec.
+def probe_rows(sweeps: list[Sweep]) -> pd.DataFrame:
+    """The probe chart's data: each sweep's points, where its slider is, and where it flips."""
+    import pandas as pd
 
-    The 0.5 line is where the answer flips; dashed orange rules mark each flip and a dot
-    marks where the slider is. Inline data, no DataFrame: this chart is redrawn on every
-    stroke, and its data is a few dozen numbers.
-    """
-    rows: list[dict] = []
+    rows: list[tuple[str, str, float, float]] = []
     for sweep in sweeps:
         label = PROBE_LABELS[sweep.name]
         rows += [
-            {"probe": label, "kind": "sweep", "value": float(v), "p": float(p)}
-            for v, p in zip(sweep.values, sweep.probabilities, strict=True)
+            (label, "sweep", float(value), float(p))
+            for value, p in zip(sweep.values, sweep.probabilities, strict=True)
         ]
         here = float(sweep.probabilities[list(sweep.values).index(sweep.current)])
-        rows.append({"probe": label, "kind": "current", "value": sweep.current, "p": here})
-        rows += [{"probe": label, "kind": "flip", "value": flip, "p": 0.5} for flip in sweep.flips]
+        rows.append((label, "current", sweep.current, here))
+        rows += [(label, "flip", flip, 0.5) for flip in sweep.flips]
+    return pd.DataFrame(rows, columns=["probe", "kind", "value", "p"])
+
+
+def _probe_spec() -> dict:
+    """P(1) across each probe's range, one small panel per probe.
+
+    The dotted line is 0.5, dashed orange rules mark each flip and a dot marks where the
+    slider is. The spec never changes, only the data: the browser then swaps the data
+    of the chart it has instead of building a new one on every stroke.
+    """
     x = {
         "field": "value",
         "type": "quantitative",
@@ -116,12 +123,11 @@ def probe_chart_spec(sweeps: list[Sweep]) -> dict:
         "scale": {"nice": False, "zero": False},
     }
     return {
-        "data": {"values": rows},
         "facet": {
             "field": "probe",
             "type": "nominal",
             "title": None,
-            "sort": [PROBE_LABELS[sweep.name] for sweep in sweeps],
+            "sort": list(PROBE_LABELS.values()),
         },
         "columns": PROBE_COLUMNS,
         "spec": {
@@ -161,43 +167,57 @@ def probe_chart_spec(sweeps: list[Sweep]) -> dict:
     }
 
 
-def hidden_space_spec(space: HiddenMap) -> dict:
-    """The test images as dots (blue 0s, orange 1s, also told apart by shape) and the drawing as a star."""
-    points = [
-        {"x": float(x), "y": float(y), "label": str(label)}
-        for (x, y), label in zip(space.points, space.labels, strict=True)
-    ]
-    first, second = (f"{share:.0%}" for share in space.explained)
-    layers: list[dict] = [
+def hidden_space_rows(space: HiddenMap) -> pd.DataFrame:
+    """The hidden-space chart's data: one row per test image, and one for the drawing."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
         {
-            "data": {"values": points},
-            "mark": {"type": "point", "filled": True, "opacity": 0.7},
-            "encoding": {
-                "x": {
-                    "field": "x",
-                    "type": "quantitative",
-                    "title": f"axis 1 ({first} of the spread)",
-                },
-                "y": {"field": "y", "type": "quantitative", "title": f"axis 2 ({second})"},
-                "color": {
-                    "field": "label",
-                    "type": "nominal",
-                    "title": "test image",
-                    "scale": {"domain": ["0", "1"], "range": list(CLASS_COLOURS)},
-                    "legend": {"orient": "bottom"},
-                },
-                "shape": {
-                    "field": "label",
-                    "type": "nominal",
-                    "scale": {"domain": ["0", "1"], "range": ["circle", "square"]},
+            "x": space.points[:, 0],
+            "y": space.points[:, 1],
+            "label": space.labels.astype(str),
+            "kind": "test image",
+        }
+    )
+    if space.drawing is not None:
+        drawing = {"x": [space.drawing[0]], "y": [space.drawing[1]]}
+        frame = pd.concat(
+            [frame, pd.DataFrame({**drawing, "label": ["drawing"], "kind": ["drawing"]})],
+            ignore_index=True,
+        )
+    return frame
+
+
+def _hidden_space_spec() -> dict:
+    """Test images as dots (blue 0s, orange 1s, told apart by shape too), the drawing as a star."""
+    position = {
+        "x": {"field": "x", "type": "quantitative", "title": "axis 1"},
+        "y": {"field": "y", "type": "quantitative", "title": "axis 2"},
+    }
+    return {
+        "height": HIDDEN_SPACE_HEIGHT,
+        "layer": [
+            {
+                "transform": [{"filter": "datum.kind === 'test image'"}],
+                "mark": {"type": "point", "filled": True, "opacity": 0.7},
+                "encoding": {
+                    **position,
+                    "color": {
+                        "field": "label",
+                        "type": "nominal",
+                        "title": "test image",
+                        "scale": {"domain": ["0", "1"], "range": list(CLASS_COLOURS)},
+                        "legend": {"orient": "bottom"},
+                    },
+                    "shape": {
+                        "field": "label",
+                        "type": "nominal",
+                        "scale": {"domain": ["0", "1"], "range": ["circle", "square"]},
+                    },
                 },
             },
-        }
-    ]
-    if space.drawing is not None:
-        layers.append(
             {
-                "data": {"values": [{"x": float(space.drawing[0]), "y": float(space.drawing[1])}]},
+                "transform": [{"filter": "datum.kind === 'drawing'"}],
                 "mark": {
                     "type": "point",
                     "shape": STAR_PATH,
@@ -207,10 +227,11 @@ def hidden_space_spec(space: HiddenMap) -> dict:
                     "stroke": "#fff",
                     "strokeWidth": 1,
                 },
-                "encoding": {
-                    "x": {"field": "x", "type": "quantitative"},
-                    "y": {"field": "y", "type": "quantitative"},
-                },
-            }
-        )
-    return {"layer": layers, "height": HIDDEN_SPACE_HEIGHT}
+                "encoding": position,
+            },
+        ],
+    }
+
+
+PROBE_SPEC = _probe_spec()
+HIDDEN_SPACE_SPEC = _hidden_space_spec()
