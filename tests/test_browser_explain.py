@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from tests.test_browser_draw import draw, ellipse, line, open_draw_page, prediction
+from tests.test_browser_draw import CANVAS, draw, ellipse, line, prediction
 
 pytestmark = pytest.mark.browser
 
 CHART = "[data-testid=stVegaLiteChart]"
+
+
+def open_draw_page(page: Page, server_url: str) -> Locator:
+    # Straight to /draw, as a learner's bookmark would: the Home page also links to "Draw: …".
+    page.goto(f"{server_url}/draw")
+    canvas = page.locator(CANVAS)
+    canvas.scroll_into_view_if_needed()
+    expect(canvas).to_be_visible()
+    return canvas
 
 
 @pytest.mark.parametrize(
@@ -31,12 +40,12 @@ def test_a_drawn_digit_gets_saliency_probes_and_the_hidden_space(
     assert box is not None and box["width"] > 100
     expect(page.get_by_text("orange pixels push it towards 1")).to_be_visible()
 
-    probes = page.get_by_role("graphics-document", name="P(1) across each probe's range")
+    probes = page.get_by_label("P(1) across each probe's range", exact=True)
     probes.scroll_into_view_if_needed()
     expect(probes).to_be_visible()
     expect(page.get_by_text("Rotate anticlockwise (°)").first).to_be_visible()
 
-    hidden = page.get_by_role("graphics-document", name="The hidden space of the test images")
+    hidden = page.get_by_label("The hidden space of the test images", exact=True)
     hidden.scroll_into_view_if_needed()
     expect(hidden).to_be_visible()
     expect(page.get_by_text("The star is your drawing.", exact=False)).to_be_visible()
@@ -55,8 +64,9 @@ def test_a_probe_slider_turns_the_drawing_and_flips_the_answer(page: Page, serve
         .get_by_role("slider")
     )
     thumb.focus()
-    page.keyboard.press("End")
-    expect(thumb).to_have_attribute("aria-valuetext", "90.00")
+    # Turned a quarter clockwise, a 1 lies flat: no longer a 1 for this network.
+    page.keyboard.press("Home")
+    expect(thumb).to_have_attribute("aria-valuetext", "-90.00")
     expect(changed).to_contain_text("→ 0")
     # The canvas's own answer is untouched: the probes change a copy.
     expect(prediction(page)).to_have_text("1")
