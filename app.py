@@ -25,6 +25,8 @@ IMPORT_AHEAD = (
     "model.inference",
     "model.preprocess",
     "model.uploads",
+    "ui.drawing",
+    "ui.explain",
     "ui.images",
     "ui.runs",
     "ui.training",
