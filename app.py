@@ -27,6 +27,8 @@ IMPORT_AHEAD = (
     "model.inference",
     "model.preprocess",
     "model.uploads",
+    "ui.drawing",
+    "ui.explain",
     "ui.images",
     "ui.runs",
     "ui.training",

@@ -6,6 +6,7 @@ from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
 from ui.controls import render_controls
+from ui.explain import show_training_hidden_space
 from ui.runs import (
     continue_problem,
     continue_run,
@@ -92,6 +93,7 @@ if run is not None:
         elif run.status == CANCELLED:
             st.info("Stopped before training began.", icon=":material/pause:")
         render_curves(run.history)
+        show_training_hidden_space(run.result_weights)
         render_results(run)
 
 render_exercises(run)

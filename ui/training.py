@@ -10,6 +10,7 @@ from model.config import TrainConfig, layer_sizes, parameter_counts
 from model.evaluation import Predictions, closest_calls, misclassified
 from model.jobs import QUEUED, JobView
 from model.training import EpochLog
+from ui.explain import show_training_hidden_space
 from ui.plots import line_chart
 from ui.runs import Run, job_manager, latest_run, runs, sync
 
@@ -90,6 +91,7 @@ def live_view() -> None:
             st.rerun()
         render_progress(run, view)
         render_curves(run.history)
+        show_training_hidden_space(run.result_weights)
 
     poll()
 
