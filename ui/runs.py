@@ -124,9 +124,11 @@ def runs() -> list[Run]:
     lab = current_lab()
     lab_id = None if lab is None else lab.id
     if RUNS not in st.session_state or st.session_state.get(RUNS_LAB) != lab_id:
+        if RUNS_LAB in st.session_state:
+            # Another lab opened in this tab: its model, not the last one's, answers.
+            st.session_state[SESSION_MODEL] = None
         st.session_state[RUNS_LAB] = lab_id
         st.session_state[RUNS] = []
-        st.session_state[SESSION_MODEL] = None
         if lab is not None:
             _restore(lab)
     return st.session_state[RUNS]
