@@ -12,8 +12,8 @@ import numpy as np
 
 from model.config import TrainConfig, layer_sizes
 from model.data import Splits
+from model.epochs import EpochLog, shuffled_order
 from model.forward import NetworkWeights
-from model.training import EpochLog, shuffled_order
 
 # Traced engines a process keeps; each holds a small Keras model and its epoch graph.
 CACHED_ENGINES = 4

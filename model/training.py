@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -10,22 +9,9 @@ import numpy as np
 
 from model.config import TrainConfig
 from model.data import Splits
+from model.engine import Engine
+from model.epochs import EpochLog
 from model.forward import NetworkWeights
-
-
-@dataclass(frozen=True)
-class EpochLog:
-    """What one finished epoch reports; `epoch` counts from 1 across continued runs."""
-
-    epoch: int
-    loss: float
-    accuracy: float
-    val_loss: float
-    val_accuracy: float
-
-    def is_finite(self) -> bool:
-        return all(math.isfinite(value) for value in (self.loss, self.val_loss))
-
 
 EpochSink = Callable[[EpochLog, NetworkWeights], None]
 StopFlag = Callable[[], bool]
@@ -60,8 +46,6 @@ def train(
     loss stops being a finite number, keeping the last weights that were finite.
     With `export_keras` the result also carries the trained model as `.keras` bytes.
     """
-    from model.engine import Engine
-
     if config.augment:
         from model.augment import augmented
 
@@ -86,8 +70,3 @@ def train(
     if export_keras:
         result.keras_file = engine.keras_file_bytes(result.weights)
     return result
-
-
-def shuffled_order(size: int, seed: int, epoch: int) -> np.ndarray:
-    """The sample order of one epoch: reproducible from the run's seed and the epoch number."""
-    return np.random.default_rng([seed, epoch]).permutation(size).astype(np.int32)

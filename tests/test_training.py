@@ -9,8 +9,9 @@ import pytest
 
 from model.config import TrainConfig
 from model.data import load_splits
+from model.epochs import EpochLog, shuffled_order
 from model.forward import NetworkWeights
-from model.training import EpochLog, shuffled_order, train
+from model.training import train
 
 CONFIG = TrainConfig(hidden_units=(5,), epochs=3)
 
