@@ -183,12 +183,18 @@ class Engine:
             variable.assign(np.asarray(value, dtype=variable.dtype))
         self.optimizer.learning_rate = self.config.learning_rate
 
-    def run_epoch(self, epoch: int) -> EpochLog:
+    def run_epoch(self, epoch: int, xla: bool | None = None) -> EpochLog:
+        """One epoch through the XLA graph if compiled (or as `xla` asks, when it can).
+
+        A run paused and resumed keeps the path it started on: the two agree only to
+        about 1e-6, and a resumed run must end with the weights of a run never paused.
+        """
         if self.config.shuffle:
             order = shuffled_order(self.train_size, self.config.seed, epoch)
         else:
             order = np.arange(self.train_size, dtype=np.int32)
-        epoch_fn = self._compiled_epoch or self._graph_epoch
+        use_xla = self.compiled if xla is None else xla and self.compiled
+        epoch_fn = self._compiled_epoch if use_xla else self._graph_epoch
         loss, accuracy, val_loss, val_accuracy = epoch_fn(order)
         return EpochLog(epoch, float(loss), float(accuracy), float(val_loss), float(val_accuracy))
 

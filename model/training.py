@@ -27,6 +27,10 @@ class TrainResult:
     # Adam's step count and moments at the end (None after a divergence), so Continue resumes exactly.
     optimizer_state: list[np.ndarray] | None = None
     keras_file: bytes | None = None
+    # Ended by `should_pause` (to go on later from these weights and optimizer state).
+    paused: bool = False
+    # Whether the epochs ran through the XLA-compiled graph: a resumed run asks for the same.
+    xla: bool = False
 
 
 def train(
@@ -39,25 +43,33 @@ def train(
     should_stop: StopFlag | None = None,
     optimizer_state: list[np.ndarray] | None = None,
     export_keras: bool = False,
+    should_pause: StopFlag | None = None,
+    xla: bool | None = None,
+    prepared: bool = False,
 ) -> TrainResult:
     """Train `config.epochs` epochs, from `initial` weights if given (Continue) or fresh ones.
 
     Stops early when `should_stop()` turns true (checked every epoch) or when the
     loss stops being a finite number, keeping the last weights that were finite.
+    `should_pause()` stops the same way but marks the result paused (no `.keras` export):
+    training from its weights and optimizer state at the next epoch goes on exactly.
     With `export_keras` the result also carries the trained model as `.keras` bytes.
+    `prepared` says `splits` are already augmented if the config asks for it.
     """
-    if config.augment:
-        from model.augment import augmented
-
-        splits = augmented(splits, config)
+    if not prepared:
+        splits = prepare_splits(config, splits)
     engine = Engine.for_config(config, splits)
     engine.start(initial, optimizer_state)
     result = TrainResult(config, engine.weights())
+    result.xla = engine.compiled if xla is None else xla and engine.compiled
     for epoch in range(first_epoch, first_epoch + config.epochs):
         if should_stop is not None and should_stop():
             result.stopped = True
             break
-        log = engine.run_epoch(epoch)
+        if should_pause is not None and should_pause():
+            result.stopped = result.paused = True
+            break
+        log = engine.run_epoch(epoch, result.xla)
         if not log.is_finite():
             result.diverged = True
             break
@@ -67,6 +79,15 @@ def train(
             on_epoch(log, result.weights)
     if not result.diverged:
         result.optimizer_state = engine.optimizer_state()
-    if export_keras:
+    if export_keras and not result.paused:
         result.keras_file = engine.keras_file_bytes(result.weights)
     return result
+
+
+def prepare_splits(config: TrainConfig, splits: Splits) -> Splits:
+    """The splits a run trains on: with its augmented copies if the config asks for them."""
+    if not config.augment:
+        return splits
+    from model.augment import augmented
+
+    return augmented(splits, config)

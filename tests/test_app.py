@@ -41,7 +41,7 @@ def test_streamlit_run_serves_app_py_as_an_app_with_a_lifespan() -> None:
 def test_the_lifespan_stops_the_training_workers_when_the_server_stops(monkeypatch) -> None:
     import app
 
-    monkeypatch.setattr(jobs, "_OPEN_MANAGERS", set())
+    monkeypatch.setattr(jobs.manager, "_OPEN_MANAGERS", set())
     pool = jobs.JobManager(workers=1, start_delay=3600)
 
     async def serve_and_stop() -> None:

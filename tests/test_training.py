@@ -93,3 +93,29 @@ def test_shuffled_order_is_a_seeded_permutation() -> None:
     assert sorted(order) == list(range(50))
     assert np.array_equal(order, shuffled_order(50, seed=3, epoch=2))
     assert not np.array_equal(order, shuffled_order(50, seed=3, epoch=3))
+
+
+def test_a_paused_run_resumed_from_its_state_ends_like_a_run_never_paused(splits) -> None:
+    config = CONFIG.with_changes(epochs=6, hidden_units=(6,), batch_size=16)
+    straight = train(config, splits)
+    calls: list[int] = []
+
+    def pause_after_two() -> bool:
+        calls.append(1)
+        return len(calls) > 2
+
+    first = train(config, splits, should_pause=pause_after_two, export_keras=True)
+    assert first.paused and first.stopped and len(first.history) == 2
+    assert first.keras_file is None
+    rest = train(
+        config.with_changes(epochs=4),
+        splits,
+        initial=first.weights,
+        first_epoch=3,
+        optimizer_state=first.optimizer_state,
+        xla=first.xla,
+    )
+    assert [log.epoch for log in rest.history] == [3, 4, 5, 6]
+    for resumed, whole in zip(rest.weights.as_list(), straight.weights.as_list(), strict=True):
+        np.testing.assert_allclose(resumed, whole, atol=1e-6)
+    assert rest.history[-1].loss == pytest.approx(straight.history[-1].loss, abs=1e-6)
