@@ -5,6 +5,7 @@ import streamlit as st
 from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
+from ui.estimate import client_address, render_estimate, run_problem
 from ui.runs import (
     continue_problem,
     continue_run,
@@ -44,16 +45,17 @@ else:
 
 run = latest_run()
 training = run is not None and run.training
-blocked = continue_problem(chosen) if valid else chosen
+cap = run_problem(chosen) if valid and not training else None
+blocked = (continue_problem(chosen) or cap) if valid else chosen
 train_col, stop_col, continue_col, reset_col = st.columns(4)
 if train_col.button(
     "Train",
     type="primary",
-    disabled=training or not valid,
+    disabled=training or not valid or cap is not None,
     icon=":material/play_arrow:",
     key="train_button",
 ):
-    start_run(chosen)
+    start_run(chosen, client=client_address())
     st.rerun()
 if stop_col.button("Stop", disabled=not training, icon=":material/stop:", key="stop_button"):
     stop_run()
@@ -65,7 +67,7 @@ if continue_col.button(
     icon=":material/resume:",
     key="continue_button",
 ):
-    continue_run(chosen)
+    continue_run(chosen, client=client_address())
     st.rerun()
 if reset_col.button(
     "Reset",
@@ -76,6 +78,8 @@ if reset_col.button(
 ):
     reset_model()
     st.rerun()
+if valid and not training:
+    render_estimate(chosen, cap)
 
 if run is not None:
     st.subheader(f"Run {run.number}")

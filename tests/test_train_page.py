@@ -153,3 +153,25 @@ def test_a_new_run_joins_the_history_comparison() -> None:
     at.button(key="train_button").click().run()
     rerun_until(at, lambda at: has_results(at) and at.session_state[RUNS][-1].number == 2)
     assert at.multiselect(key="compare_runs").value == [1, 2]
+
+
+def test_the_expected_time_is_shown_beside_train_and_a_run_over_the_cap_is_refused() -> None:
+    from model.limits import Limits
+
+    at = open_train_page()
+    assert any("Expected training time on this server: about" in text for text in texts(at.caption))
+    at.number_input(key="epochs").set_value(1000).run()
+    at.number_input(key="batch_size").set_value(1).run()
+    assert any("costs the most" in text for text in texts(at.warning)), texts(at.warning)
+    manager = job_manager()
+    kept = manager.limits
+    manager.limits = Limits(max_run_seconds=5.0)
+    try:
+        at.run()
+        problem = " ".join(texts(at.error))
+        assert "one run may use at most about 5 s" in problem and "raise Batch size" in problem
+        assert at.button(key="train_button").proto.disabled
+    finally:
+        manager.limits = kept
+    at.run()
+    assert not at.error and not at.button(key="train_button").proto.disabled

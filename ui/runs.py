@@ -105,12 +105,12 @@ def latest_run() -> Run | None:
 # -- starting, stopping and following jobs ----------------------------------------------
 
 
-def start_run(config: TrainConfig) -> None:
+def start_run(config: TrainConfig, client: str | None = None) -> None:
     for run in runs():
         run.drop_heavy_parts()
     run = Run(number=len(runs()) + 1, config=config)
     runs().append(run)
-    run.job_id = job_manager().submit(JobRequest(config), _owner())
+    run.job_id = job_manager().submit(JobRequest(config), _owner(), client=client)
 
 
 def continue_problem(config: TrainConfig) -> str | None:
@@ -131,7 +131,7 @@ def continue_problem(config: TrainConfig) -> str | None:
     return None
 
 
-def continue_run(config: TrainConfig) -> None:
+def continue_run(config: TrainConfig, client: str | None = None) -> None:
     run = latest_run()
     if run is None or continue_problem(config) is not None:
         return
@@ -146,7 +146,7 @@ def continue_run(config: TrainConfig) -> None:
     run.earlier_epochs = len(run.history)
     run.status = QUEUED
     run.message = None
-    run.job_id = job_manager().submit(request, _owner())
+    run.job_id = job_manager().submit(request, _owner(), client=client)
 
 
 def stop_run() -> None:
