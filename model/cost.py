@@ -21,6 +21,9 @@ PRIOR_EPOCH_SECONDS = 1.0e-3
 START_SECONDS = 1.0
 # Weight of the newest measurement in the running averages.
 SMOOTHING = 0.3
+# How far the measured shapes may move the prior for the others: a few shapes on a busy
+# machine say little about a very different one.
+FACTOR_RANGE = (0.25, 4.0)
 # Forward pass, then gradients for the inputs and for the weights: three products per weight.
 MACS_PER_WEIGHT = 3
 
@@ -79,7 +82,9 @@ class CostModel:
             return
         key = cost_key(config)
         self.measured[key] = _smoothed(self.measured.get(key), seconds)
-        self.factor = _smoothed(self.factor, seconds / prior_epoch_seconds(config))
+        ratio = seconds / prior_epoch_seconds(config)
+        low, high = FACTOR_RANGE
+        self.factor = min(high, max(low, _smoothed(self.factor, ratio)))
 
     def epoch_seconds(self, config: TrainConfig) -> float:
         measured = self.measured.get(cost_key(config))
