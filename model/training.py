@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,7 +14,12 @@ from model.engine import Engine
 from model.epochs import EpochLog
 from model.forward import NetworkWeights
 
+# A graph call runs this long at most, as estimated from the one before: the live chart and
+# Stop see a run at least this often.
+CALL_SECONDS = 0.25
+
 EpochSink = Callable[[EpochLog, NetworkWeights], None]
+CallSink = Callable[[int, float], None]
 StopFlag = Callable[[], bool]
 
 
@@ -46,10 +52,14 @@ def train(
     should_pause: StopFlag | None = None,
     xla: bool | None = None,
     prepared: bool = False,
+    on_call: CallSink | None = None,
 ) -> TrainResult:
     """Train `config.epochs` epochs, from `initial` weights if given (Continue) or fresh ones.
 
-    Stops early when `should_stop()` turns true (checked every epoch) or when the
+    The epochs run in graph calls of several at a time, each sized to last about
+    `CALL_SECONDS`; `on_epoch` gets each epoch's log with the weights at the end of its call,
+    and `on_call(epochs, seconds)` (if given) each call's duration first.
+    Stops early when `should_stop()` turns true (checked before every call) or when the
     loss stops being a finite number, keeping the last weights that were finite.
     `should_pause()` stops the same way but marks the result paused (no `.keras` export):
     training from its weights and optimizer state at the next epoch goes on exactly.
@@ -62,21 +72,41 @@ def train(
     engine.start(initial, optimizer_state)
     result = TrainResult(config, engine.weights())
     result.xla = engine.compiled if xla is None else xla and engine.compiled
-    for epoch in range(first_epoch, first_epoch + config.epochs):
+    epoch, end = first_epoch, first_epoch + config.epochs
+    # The first call runs one epoch (and pays for tracing); its pace sizes the next calls.
+    per_call = 1
+    while epoch < end:
         if should_stop is not None and should_stop():
             result.stopped = True
             break
         if should_pause is not None and should_pause():
             result.stopped = result.paused = True
             break
-        log = engine.run_epoch(epoch, result.xla)
-        if not log.is_finite():
+        count = min(per_call, end - epoch)
+        state_before = engine.optimizer_state()
+        started = time.perf_counter()
+        logs = engine.run_epochs(epoch, count, result.xla)
+        seconds = time.perf_counter() - started
+        finite = next((index for index, log in enumerate(logs) if not log.is_finite()), None)
+        if finite is not None:
+            # Go back to the call's start and train only its finite epochs, for their weights.
+            engine.start(result.weights, state_before)
+            logs = engine.run_epochs(epoch, finite, result.xla) if finite else []
             result.diverged = True
+        if on_call is not None and logs:
+            on_call(len(logs), seconds * len(logs) / count)
+        if logs:
+            result.weights = engine.weights()
+        for log in logs:
+            result.history.append(log)
+            if on_epoch is not None:
+                on_epoch(log, result.weights)
+        if result.diverged:
             break
-        result.weights = engine.weights()
-        result.history.append(log)
-        if on_epoch is not None:
-            on_epoch(log, result.weights)
+        epoch += count
+        per_call = max(
+            1, min(engine.epochs_per_call, int(CALL_SECONDS * count / max(seconds, 1e-6)))
+        )
     if not result.diverged:
         result.optimizer_state = engine.optimizer_state()
     if export_keras and not result.paused:

@@ -188,7 +188,8 @@ def _run_slice(
 ) -> tuple:
     """Train until the job ends ("result") or the manager wants the worker back ("paused").
 
-    Progress messages carry each epoch's seconds: the manager's cost model learns from them.
+    Progress messages carry each epoch's seconds (its graph call's, shared out): the manager's
+    cost model learns from them.
     """
     from model.training import train
 
@@ -199,13 +200,16 @@ def _run_slice(
     pending: list[EpochLog] = []
     pending_seconds: list[float] = []
     sent_at = {"metrics": 0.0, "weights": 0.0}
-    epoch_ended = [time.monotonic()]
+    # Seconds an epoch of the latest graph call took.
+    pace = [0.0]
+
+    def on_call(epochs: int, seconds: float) -> None:
+        pace[0] = seconds / epochs
 
     def on_epoch(log: EpochLog, weights: NetworkWeights) -> None:
         now = time.monotonic()
         pending.append(log)
-        pending_seconds.append(now - epoch_ended[0])
-        epoch_ended[0] = now
+        pending_seconds.append(pace[0])
         final = log.epoch == last_epoch
         if final or now - sent_at["metrics"] >= METRICS_INTERVAL_SECONDS:
             send_weights = final or now - sent_at["weights"] >= WEIGHTS_INTERVAL_SECONDS
@@ -236,6 +240,7 @@ def _run_slice(
         should_pause=pause.is_set,
         xla=message.xla,
         prepared=True,
+        on_call=on_call,
     )
     if result.paused:
         state = Paused(
