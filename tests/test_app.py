@@ -60,3 +60,18 @@ def test_import_ahead_imports_modules_that_exist() -> None:
 
     app.import_ahead()
     assert all(name in sys.modules for name in app.IMPORT_AHEAD)
+
+
+def test_the_server_exits_with_code_0_on_sigterm() -> None:
+    import os
+    import signal
+
+    from tests.conftest import start_server, stop_server
+
+    process, _url = start_server()
+    try:
+        # As `docker stop` does: the server process alone, not its process group.
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        stop_server(process)
