@@ -167,7 +167,8 @@ def test_data_controls_start_from_all_clean_data_and_reject_bad_sizes() -> None:
     at.slider(key="label_noise").set_value(0.2).run()
     at.slider(key="input_noise").set_value(0.3).run()
     assert not at.error
-    assert dict(at.query_params) == {"images": "10", "flip": "0.2", "noise": "0.3"}
+    params = {key: at.query_params[key] for key in at.query_params if key != "lab"}
+    assert params == {"images": "10", "flip": "0.2", "noise": "0.3"}
     code = next(block.value for block in at.code if "Sequential" in block.value)
     assert "round(10 * np.mean(y == label))" in code and "rng.normal(0.0, 0.3" in code
 
@@ -180,3 +181,25 @@ def test_a_data_exercise_sets_its_controls_and_trains_on_ten_images() -> None:
     at.button(key="train_button").click().run()
     rerun_until(at, has_results)
     assert "10 images" in at.session_state[RUNS][-1].label()
+
+
+def test_the_expected_time_is_shown_beside_train_and_a_run_over_the_cap_is_refused() -> None:
+    from model.limits import Limits
+
+    at = open_train_page()
+    assert any("Expected training time on this server: about" in text for text in texts(at.caption))
+    at.number_input(key="epochs").set_value(1000).run()
+    at.number_input(key="batch_size").set_value(1).run()
+    assert any("costs the most" in text for text in texts(at.warning)), texts(at.warning)
+    manager = job_manager()
+    kept = manager.limits
+    manager.limits = Limits(max_run_seconds=5.0)
+    try:
+        at.run()
+        problem = " ".join(texts(at.error))
+        assert "one run may use at most about 5 s" in problem and "raise Batch size" in problem
+        assert at.button(key="train_button").proto.disabled
+    finally:
+        manager.limits = kept
+    at.run()
+    assert not at.error and not at.button(key="train_button").proto.disabled

@@ -9,6 +9,7 @@ import streamlit as st
 from model.config import TrainConfig, layer_sizes, parameter_counts
 from model.evaluation import Predictions, closest_calls, misclassified
 from model.jobs import QUEUED, JobView
+from model.limits import format_duration
 from model.training import EpochLog
 from ui.explain import show_training_hidden_space
 from ui.plots import line_chart
@@ -59,10 +60,16 @@ def render_progress(run: Run, view: JobView) -> None:
         )
         return
     if view.state == QUEUED:
-        st.info(
-            f"Waiting for a free training process: you are number {view.position} in the queue.",
-            icon=":material/hourglass_top:",
-        )
+        wait = "" if view.estimated_wait is None else f", {format_duration(view.estimated_wait)}"
+        place = f"you are number {view.position} in the queue{wait}"
+        if view.preempted:
+            text = (
+                f"Paused after {run.earlier_epochs + view.epochs_done} epochs so that shorter "
+                f"runs can go first; it goes on by itself ({place})."
+            )
+        else:
+            text = f"Waiting for a free training process: {place}."
+        st.info(text, icon=":material/hourglass_top:")
         return
     done, total = view.epochs_done, view.epochs_total
     eta = "" if view.eta is None else f" · about {view.eta:.0f} s left"
