@@ -6,8 +6,8 @@ from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
 from ui.controls import render_controls
-from ui.explain import show_training_hidden_space
 from ui.estimate import render_estimate, run_problem
+from ui.explain import show_training_hidden_space
 from ui.lab import client_address
 from ui.runs import (
     continue_problem,
