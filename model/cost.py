@@ -29,8 +29,12 @@ MACS_PER_WEIGHT = 3
 
 
 def train_images(config: TrainConfig) -> int:
+    """How many images one epoch trains on: the sample asked for (or all), with their copies."""
+    originals = TRAIN_IMAGES[config.dataset]
+    if config.train_size is not None:
+        originals = min(originals, config.train_size)
     copies = 1 + AUGMENTED_COPIES if config.augment else 1
-    return TRAIN_IMAGES[config.dataset] * copies
+    return originals * copies
 
 
 def steps_per_epoch(config: TrainConfig, images: int | None = None) -> int:

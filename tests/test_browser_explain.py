@@ -51,22 +51,18 @@ def test_a_drawn_digit_gets_saliency_probes_and_the_hidden_space(
     expect(page.get_by_text("The star is your drawing.", exact=False)).to_be_visible()
 
 
-def test_a_probe_slider_turns_the_drawing_and_flips_the_answer(page: Page, server_url: str) -> None:
+def test_a_probe_slider_moves_the_drawing_and_flips_the_answer(page: Page, server_url: str) -> None:
     canvas = open_draw_page(page, server_url)
     draw(page, canvas, line((140, 35), (140, 245)))
     expect(prediction(page)).to_have_text("1")
     changed = page.get_by_text("Changed: P(1) =")
     changed.scroll_into_view_if_needed()
     expect(changed).to_contain_text("→ 1")
-    thumb = (
-        page.get_by_test_id("stSlider")
-        .filter(has_text="Rotate anticlockwise")
-        .get_by_role("slider")
-    )
+    thumb = page.get_by_test_id("stSlider").filter(has_text="Shift right").get_by_role("slider")
     thumb.focus()
-    # Turned a quarter clockwise, a 1 lies flat: no longer a 1 for this network.
+    # Pushed 8 px to the left, the 1 stands at the frame's edge, where no training 1 stood.
     page.keyboard.press("Home")
-    expect(thumb).to_have_attribute("aria-valuetext", "-90.00")
+    expect(thumb).to_have_attribute("aria-valuetext", "-8.00")
     expect(changed).to_contain_text("→ 0")
     # The canvas's own answer is untouched: the probes change a copy.
     expect(prediction(page)).to_have_text("1")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from model.augment import AUGMENTED_COPIES
 from model.config import TrainConfig
 from model.cost import START_SECONDS, CostModel, prior_epoch_seconds, steps_per_epoch
 from model.limits import (
+    SETTING_ADVICE,
     Limits,
     client_cap_problem,
     costliest_setting,
@@ -17,12 +19,16 @@ from model.limits import (
 
 LESSON = TrainConfig()
 HOG = TrainConfig(hidden_units=(128, 128, 128), epochs=1000, batch_size=1, augment=True)
+# The same without the augmented copies, which otherwise cost the most of all.
+PLAIN_HOG = HOG.with_changes(augment=False)
 
 
 def test_steps_per_epoch_follow_the_batch_and_the_augmented_copies() -> None:
     assert steps_per_epoch(LESSON) == 22
     assert steps_per_epoch(LESSON.with_changes(batch_size=1)) == 700
-    assert steps_per_epoch(LESSON.with_changes(batch_size=1, augment=True)) == 3500
+    copies = 1 + AUGMENTED_COPIES
+    assert steps_per_epoch(LESSON.with_changes(batch_size=1, augment=True)) == 700 * copies
+    assert steps_per_epoch(LESSON.with_changes(batch_size=1, train_size=10)) == 10
     assert steps_per_epoch(LESSON.with_changes(batch_size=5000)) == 1
 
 
@@ -60,7 +66,8 @@ def test_the_costliest_setting_is_the_one_whose_lesson_value_saves_most() -> Non
     cost = CostModel()
     assert costliest_setting(LESSON, cost) is None
     assert costliest_setting(LESSON.with_changes(epochs=1000), cost) == "epochs"
-    assert costliest_setting(HOG, cost) == "batch_size"
+    assert costliest_setting(HOG, cost) == "augment"
+    assert costliest_setting(PLAIN_HOG, cost) == "batch_size"
     # Fewer epochs than the lesson's are never to blame.
     assert costliest_setting(LESSON.with_changes(epochs=10, batch_size=1), cost) == "batch_size"
 
@@ -78,7 +85,8 @@ def test_the_run_cap_says_what_to_lower() -> None:
     assert run_cap_problem(LESSON, cost, limits) is None
     problem = run_cap_problem(HOG, cost, limits)
     assert problem is not None and "at most about 10 min" in problem
-    assert "raise Batch size" in problem
+    assert SETTING_ADVICE["augment"] in problem
+    assert "raise Batch size" in run_cap_problem(PLAIN_HOG, cost, Limits(max_run_seconds=60))
     assert run_cap_problem(HOG, cost, Limits(max_run_seconds=10**6)) is None
 
 
