@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
+import signal
+import sys
 import threading
 import traceback
 from collections.abc import AsyncIterator
@@ -27,6 +30,8 @@ IMPORT_AHEAD = (
     "model.inference",
     "model.preprocess",
     "model.uploads",
+    "ui.drawing",
+    "ui.explain",
     "ui.images",
     "ui.runs",
     "ui.training",
@@ -109,9 +114,32 @@ async def server_lifespan(_app: st.App) -> AsyncIterator[None]:
     await asyncio.to_thread(stop_training_and_save)
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """Make a SIGTERM that uvicorn re-raises after its graceful shutdown end the process with 0.
+
+    uvicorn catches SIGTERM, runs the lifespan's shutdown, puts back the handler it found and
+    raises the signal again; with the default handler the process would die of it (exit 143
+    in Docker) although everything had stopped cleanly. `os._exit`, not `sys.exit`: the
+    latter would wait for threads of the server that nothing stops any more.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(_signal: int, _frame: object) -> None:
+    from model.jobs import shutdown_all
+
+    # Already done by the lifespan when uvicorn caught the signal first; at once otherwise.
+    shutdown_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
     run()
 else:
     # `streamlit run app.py` finds this App and serves it, which is what runs `server_lifespan`;
     # the server then runs this file as `__main__` for every page view.
     app = st.App(__file__, lifespan=server_lifespan)
+    exit_cleanly_on_sigterm()

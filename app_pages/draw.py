@@ -11,17 +11,20 @@ from model.inference import (
     TrainingNeighbours,
     classify,
 )
-from model.preprocess import CANVAS_SIDE, canvas_from_image28, preprocess
-from model.uploads import ACCEPTED_EXTENSIONS, UploadError, decode_upload
+from model.preprocess import preprocess
+from ui.drawing import (
+    DrawnInput,
+    brush_slider,
+    canvas_input,
+    given_picture,
+    let_the_answer_paint,
+    show_answer,
+)
+from ui.explain import show_hidden_space, show_probes, show_saliency
 from ui.images import show_activations, show_pixels, show_xray
 from ui.lab_panel import render_keep_drawing
 from ui.runs import current_model
 from ui.state import LAST_DRAWING, SENT_TO_DRAW, dataset_splits
-
-MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH = 6, 40, 20
-# Streamlit refuses bigger files itself; the decoder checks the same number again.
-UPLOAD_LIMIT_BYTES = st.get_option("server.maxUploadSize") * 1024 * 1024
-NO_ANSWER = "–"
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,45 +50,14 @@ if sent is not None:
         args=(SENT_TO_DRAW, None),
     )
 
+# The widgets other than the canvas live outside the fragment below: changing one reruns the
+# page, while a stroke reruns only the fragment, which then redraws nothing it does not need.
 drawing_column, answer_column = st.columns(2)
 with drawing_column:
-    from streamlit_drawable_canvas import st_canvas
-
-    brush = st.slider("Brush width", MIN_BRUSH, MAX_BRUSH, DEFAULT_BRUSH, key="brush_width")
-    drawing = st_canvas(
-        stroke_width=brush,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        width=CANVAS_SIDE,
-        height=CANVAS_SIDE,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key="draw_canvas",
-    )
-    st.caption(
-        "White ink on black, like the MNIST pictures the network learned from. "
-        "Undo and clear are in the canvas's toolbar."
-    )
-    uploaded = st.file_uploader(
-        "…or upload a picture of a 0 or a 1 (PNG or JPEG; dark ink on white paper works too)",
-        type=list(ACCEPTED_EXTENSIONS),
-        key="upload",
-    )
-
-rgba, source, upload_problem = drawing.image_data, "your drawing", None
-if sent is not None:
-    rgba, source = canvas_from_image28(sent.image28), sent.caption
-elif uploaded is not None:
-    source = f"the uploaded file {uploaded.name}"
-    try:
-        rgba = decode_upload(uploaded.getvalue(), max_bytes=UPLOAD_LIMIT_BYTES).rgba
-    except UploadError as error:
-        rgba, upload_problem = None, str(error)
-if rgba is None:
-    rgba = np.zeros((CANVAS_SIDE, CANVAS_SIDE, 4), dtype=np.uint8)
-
+    brush = brush_slider()
+    canvas_area = st.container()
+    given = given_picture(sent)
 answer_area = answer_column.container()
-
 st.subheader("Preprocessing X-ray")
 st.markdown(
     "Before the network sees anything, the drawing is made to look like an MNIST digit. "
@@ -94,45 +66,56 @@ st.markdown(
 crop_switch, centre_switch = st.columns(2)
 crop = crop_switch.toggle("Crop to the ink's bounding box", value=True, key="crop")
 centre = centre_switch.toggle("Centre by centre of mass", value=True, key="centre")
-steps = preprocess(rgba, crop=crop, centre=centre)
-# The training images are only needed to judge a drawing, not to show an empty canvas.
-answer = None
-if steps.features is not None:
-    answer = classify(active.weights, steps.features, training_neighbours())
-show_xray(steps)
+xray_area = st.container()
 
-with answer_area:
-    st.caption(f"Reading {source}.")
+
+@st.fragment
+def read_and_answer(brush: int, given: DrawnInput | None, crop: bool, centre: bool) -> None:
+    """The canvas and everything read from it: the answer first, then how it came about."""
+    active = current_model()
+    with canvas_area:
+        drawn = canvas_input(brush, given)
+    steps = preprocess(drawn.rgba, crop=crop, centre=centre)
+    # The training images are only needed to judge a drawing, not to show an empty canvas.
+    answer = None
+    if steps.features is not None and drawn.problem is None:
+        answer = classify(active.weights, steps.features, training_neighbours())
+    with answer_area:
+        show_answer(answer, steps, drawn)
+    if answer is not None:
+        let_the_answer_paint()
+    with xray_area:
+        show_xray(steps)
     if answer is None:
-        st.metric("Prediction", NO_ANSWER)
-        if upload_problem is not None:
-            st.error(upload_problem)
-        else:
-            st.info(steps.message)
-    else:
-        st.session_state[LAST_DRAWING] = steps.features.astype(np.float32)
-        st.metric(
-            "Prediction",
-            str(answer.digit),
-            delta="uncertain" if answer.uncertain else None,
-            delta_color="off",
-            delta_arrow="off",
-        )
-        st.progress(
-            answer.probability, text=f"Probability that it is a 1: {answer.probability:.1%}"
-        )
-        if answer.uncertain:
-            st.warning(answer.explanation())
-        show_pixels(steps.network_input, "What the network sees: 20×20 = 400 numbers", 14)
+        return
+    st.session_state[LAST_DRAWING] = steps.features.astype(np.float32)
+    with answer_area:
+        seen, why = st.columns(2)
+        with seen:
+            show_pixels(steps.network_input, "What the network sees: 20×20 = 400 numbers", 14)
+        with why:
+            show_saliency(active.weights, steps.features)
         render_keep_drawing(steps.network_input)
 
-if answer is not None:
     st.subheader("Inside the network")
     st.markdown(
         f"The 400 numbers flow through the hidden layers ({active.config.activation} units; "
         "bright = strongly active) to one output: the probability that the digit is a 1."
     )
     show_activations(answer.layers, active.config.activation)
+
+    st.subheader("What if you drew it differently?")
+    st.markdown(
+        "Shift, turn, resize or thicken your drawing (as the network sees it, after the "
+        "X-ray's steps) and watch the answer."
+    )
+    show_probes(active.weights, steps.framed)
+
+    st.subheader("The hidden space")
+    show_hidden_space(active.weights, steps.features)
+
+
+read_and_answer(brush, given, crop, centre)
 
 with st.expander("When is an answer marked uncertain?"):
     st.markdown(

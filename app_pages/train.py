@@ -5,6 +5,10 @@ import streamlit as st
 from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
+from ui.controls import render_controls
+from ui.estimate import render_estimate, run_problem
+from ui.explain import show_training_hidden_space
+from ui.lab import client_address
 from ui.runs import (
     continue_problem,
     continue_run,
@@ -21,7 +25,7 @@ from ui.share import (
     show_notices,
     starting_settings,
 )
-from ui.training import live_view, render_controls, render_curves, render_history, render_results
+from ui.training import live_view, render_curves, render_history, render_results
 
 st.title("Train")
 st.caption(
@@ -44,16 +48,17 @@ else:
 
 run = latest_run()
 training = run is not None and run.training
-blocked = continue_problem(chosen) if valid else chosen
+cap = run_problem(chosen) if valid and not training else None
+blocked = (continue_problem(chosen) or cap) if valid else chosen
 train_col, stop_col, continue_col, reset_col = st.columns(4)
 if train_col.button(
     "Train",
     type="primary",
-    disabled=training or not valid,
+    disabled=training or not valid or cap is not None,
     icon=":material/play_arrow:",
     key="train_button",
 ):
-    refused = start_run(chosen)
+    refused = start_run(chosen, client=client_address())
     if refused is None:
         st.rerun()
     st.error(refused, icon=":material/inventory_2:")
@@ -67,8 +72,10 @@ if continue_col.button(
     icon=":material/resume:",
     key="continue_button",
 ):
-    continue_run(chosen)
-    st.rerun()
+    refused = continue_run(chosen, client=client_address())
+    if refused is None:
+        st.rerun()
+    st.error(refused, icon=":material/timer_off:")
 if reset_col.button(
     "Reset",
     disabled=run is None or run.result_weights is None,
@@ -78,6 +85,8 @@ if reset_col.button(
 ):
     reset_model()
     st.rerun()
+if valid and not training:
+    render_estimate(chosen, cap)
 
 if run is not None:
     st.subheader(f"Run {run.number}")
@@ -91,6 +100,7 @@ if run is not None:
         elif run.status == CANCELLED:
             st.info("Stopped before training began.", icon=":material/pause:")
         render_curves(run.history)
+        show_training_hidden_space(run.result_weights)
         render_results(run)
 
 render_exercises(run)

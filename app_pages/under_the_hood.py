@@ -61,7 +61,7 @@ st.code(fit_code(config), language="python")
 images = training_images(len(splits.train), config)
 batches = batches_per_epoch(images, config.batch_size)
 copies = (
-    f" ({len(splits.train)} originals, each with {AUGMENTED_COPIES} varied copies)"
+    f" ({images // (1 + AUGMENTED_COPIES)} originals, each with {AUGMENTED_COPIES} varied copies)"
     if config.augment
     else ""
 )

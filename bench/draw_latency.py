@@ -11,11 +11,18 @@ default, else Playwright's own). Both comparisons are measured side by side in o
   images drawn large on a canvas, plus varied pen drawings), against the bundled model's
   `model.predict` on the same 400 inputs. Target: under 10 ms median and ≤ 0.1x.
 
-The last line is `draw/predict: R`.
+- Round trip: the same Chromium draws alternately a 1 and a 0 with the mouse on the Draw page
+  and on a bare page holding only the same canvas and an `st.metric` (`bench/bare_canvas.py`,
+  served by its own server), one stroke here, one there; from mouse-up to the new value on
+  screen (timed in the page: the first animation frame that shows it), medians of
+  ROUNDTRIP_STROKES each. Target ≤ 1.1x.
+
+The last line is `roundtrip/bare: R`. `--skip-cold-start` leaves out the slowest part.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import socket
@@ -47,6 +54,38 @@ START_TIMEOUT = 180.0
 # 2-core machine swings by a second either way.
 COLD_ROUNDS = 5
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+ROUNDTRIP_STROKES = 12
+# Strokes on each page before measuring: the first ones pay for imports and caches.
+ROUNDTRIP_WARMUP = 2
+BARE_PAGE = "bench/bare_canvas.py"
+# What each page's metric shows for an empty canvas: the Draw page's dash, the bare page's 0.
+CLEARED = {"draw": "–", "bare": "0"}
+METRIC_VALUE = "[data-testid=stMetricValue]"
+CLEAR_BUTTON = "Reset canvas & history"
+# Installed before each stroke: on mouse-up, note the time, then check every animation frame
+# until the metric shows something other than `previous`.
+ARM_TIMER = """(previous) => {
+  window.__roundtrip = null;
+  document.addEventListener("mouseup", () => {
+    const up = performance.now();
+    const check = () => {
+      const shown = document.querySelector("METRIC_VALUE");
+      if (shown && shown.textContent !== previous) {
+        window.__roundtrip = {ms: performance.now() - up, value: shown.textContent};
+      } else {
+        requestAnimationFrame(check);
+      }
+    };
+    requestAnimationFrame(check);
+  }, {capture: true, once: true});
+}""".replace("METRIC_VALUE", METRIC_VALUE)
+STROKES = {
+    "1": [(140, 35 + 210 * step / 12) for step in range(13)],
+    "0": [
+        (140 + 70 * np.sin(2 * np.pi * step / 36), 140 - 105 * np.cos(2 * np.pi * step / 36))
+        for step in range(37)
+    ],
+}
 
 
 def free_port() -> int:
@@ -135,6 +174,101 @@ def time_cold_start() -> float:
     return seconds
 
 
+def start_server(script: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+    except Exception:
+        stop(process)
+        raise
+    return process, url
+
+
+def stroke_roundtrip(page, digit: str, cleared: str) -> float:
+    """Clear the canvas, draw `digit` in one stroke; ms from mouse-up to the new value shown."""
+    value = page.locator(METRIC_VALUE)
+    page.get_by_role("button", name=CLEAR_BUTTON).click()
+    page.wait_for_function(
+        "([selector, cleared]) => document.querySelector(selector)?.textContent === cleared",
+        arg=[METRIC_VALUE, cleared],
+    )
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        state="attached"
+    )
+    previous = value.inner_text()
+    canvas = page.locator(CANVAS)
+    box = canvas.bounding_box()
+    points = STROKES[digit]
+    page.evaluate(ARM_TIMER, previous)
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+    page.wait_for_function("() => window.__roundtrip !== null")
+    result = page.evaluate("() => window.__roundtrip")
+    return float(result["ms"])
+
+
+def time_roundtrips() -> tuple[list[float], list[float]]:
+    """Mouse-up to answer on the Draw page and on the bare page, strokes interleaved."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    app, app_url = start_server("app.py")
+    bare, bare_url = start_server(BARE_PAGE)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium or None, args=["--no-sandbox", "--disable-gpu"]
+            )
+            pages = {}
+            for name, url in (("draw", f"{app_url}/draw"), ("bare", bare_url)):
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                page.set_default_timeout(START_TIMEOUT * 1000)
+                page.goto(url)
+                page.locator(CANVAS).wait_for(state="visible")
+                page.locator(CANVAS).scroll_into_view_if_needed()
+                pages[name] = page
+            samples: dict[str, list[float]] = {"draw": [], "bare": []}
+            for stroke in range(ROUNDTRIP_WARMUP + ROUNDTRIP_STROKES):
+                digit = "1" if stroke % 2 == 0 else "0"
+                for name, page in pages.items():
+                    page.bring_to_front()
+                    milliseconds = stroke_roundtrip(page, digit, CLEARED[name])
+                    if stroke >= ROUNDTRIP_WARMUP:
+                        samples[name].append(milliseconds)
+            browser.close()
+    finally:
+        stop(app)
+        stop(bare)
+    return samples["draw"], samples["bare"]
+
+
 def format_seconds(samples: list[float]) -> str:
     return ", ".join(f"{sample:.2f}" for sample in samples)
 
@@ -168,17 +302,11 @@ def drawings() -> list[np.ndarray]:
 
 
 def main() -> None:
-    tf_imports, cold_starts = [], []
-    for _ in range(COLD_ROUNDS):
-        tf_imports.append(time_tensorflow_import())
-        cold_starts.append(time_cold_start())
-    tf_import, cold_start = statistics.median(tf_imports), statistics.median(cold_starts)
-    print(f"import tensorflow: median {tf_import:.2f} s of {format_seconds(tf_imports)}")
-    print(
-        f"cold start to the Draw page's canvas: median {cold_start:.2f} s of "
-        f"{format_seconds(cold_starts)} (target ≤ 0.5x)"
-    )
-    print(f"coldstart/tf_import: {cold_start / tf_import:.3f}", flush=True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-cold-start", action="store_true")
+    options = parser.parse_args()
+    if not options.skip_cold_start:
+        measure_cold_start()
 
     saved = load_pretrained()
     splits = load_splits()
@@ -212,7 +340,33 @@ def main() -> None:
     print(f"NumPy and Keras probabilities agree on {agree} of {len(predict_seconds)} inputs")
     print(f"canvas RGBA → answer: median {draw_median:.2f} ms (target < 10 ms)")
     print(f"keras model.predict: median {predict_median:.2f} ms")
-    print(f"draw/predict: {draw_median / predict_median:.3f}")
+    print(f"draw/predict: {draw_median / predict_median:.3f}", flush=True)
+
+    draw_trips, bare_trips = time_roundtrips()
+    draw_trip, bare_trip = statistics.median(draw_trips), statistics.median(bare_trips)
+    print(f"mouse-up → answer, Draw page: median {draw_trip:.0f} ms of {format_ms(draw_trips)}")
+    print(
+        f"mouse-up → value, bare canvas page: median {bare_trip:.0f} ms of {format_ms(bare_trips)}"
+    )
+    print(f"roundtrip/bare: {draw_trip / bare_trip:.3f}")
+
+
+def measure_cold_start() -> None:
+    tf_imports, cold_starts = [], []
+    for _ in range(COLD_ROUNDS):
+        tf_imports.append(time_tensorflow_import())
+        cold_starts.append(time_cold_start())
+    tf_import, cold_start = statistics.median(tf_imports), statistics.median(cold_starts)
+    print(f"import tensorflow: median {tf_import:.2f} s of {format_seconds(tf_imports)}")
+    print(
+        f"cold start to the Draw page's canvas: median {cold_start:.2f} s of "
+        f"{format_seconds(cold_starts)} (target ≤ 0.5x)"
+    )
+    print(f"coldstart/tf_import: {cold_start / tf_import:.3f}", flush=True)
+
+
+def format_ms(samples: list[float]) -> str:
+    return " ".join(f"{sample:.0f}" for sample in samples)
 
 
 if __name__ == "__main__":

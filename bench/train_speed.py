@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model.config import TrainConfig
 from model.data import Splits, load_splits
 from model.engine import glorot_weights
+from model.epochs import shuffled_order
 from model.forward import sigmoid
 from model.jobs import DONE, JobManager, JobRequest
-from model.training import shuffled_order
 
 CONFIG = TrainConfig()
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7

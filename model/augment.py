@@ -1,27 +1,64 @@
-"""Seeded, canvas-like variations of the training images, so the network copes with real drawings."""
+"""Seeded variations of the training images like real handwriting, drawings and scans."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from PIL import Image
 
 from model.config import TrainConfig
 from model.data import MNIST_SIDE, Split, Splits, load_dataset, resize_to_input
-from model.preprocess import place_in_frame, preprocess_ink, rank_filter
+from model.distort import (
+    blurred,
+    broken,
+    canvas_ink,
+    elastic,
+    flagged,
+    on_paper,
+    reshaped,
+    restroked,
+    scanned,
+)
+from model.preprocess import place_in_frame, preprocess_ink
+from model.uploads import ink_from_photo
 
-AUGMENTED_COPIES = 4
-# Each copy is drawn large (like a canvas) with room around it so rotations never clip.
-DRAW_SCALE = 4
-DRAW_SIDE = 2 * MNIST_SIDE * DRAW_SCALE
+AUGMENTED_COPIES = 24
 MAX_ROTATION_DEGREES = 20.0
-MAX_SHEAR = 0.3
-ASPECT_RANGE = (0.7, 1.35)
-# Odd filter sizes at the large scale: -3 thins, 0 keeps, 3..9 thicken (by up to 2 px at 28).
-THICKNESS_FILTERS = (-3, 0, 0, 3, 5, 7, 9)
-# A pen on a canvas has hard edges; half the copies are thresholded to look like one.
-HARD_EDGE_PROBABILITY = 0.5
+MAX_SHEAR = 0.5
+# Sideways squeeze or stretch, drawn log-uniformly: narrow 0s are a classic misreading.
+ASPECT_RANGE = (0.4, 1.8)
+# A 0 thickened so far that its hole fills in is a blob, not a 0: it only teaches the
+# network that thick strokes mean 0.
+MAX_ZERO_THICKENING = 4
+# Rank-filter sizes on the large canvas: negative thins, 0 keeps, positive thickens (by up
+# to 3 pixels at MNIST's scale).
+THICKNESS_FILTERS = (-4, -3, -2, 0, 0, 2, 3, 4, 5, 6, 7)
+# Many people write a 1 with a flag at the top, some with a base too; MNIST has few of them.
+FLAG_PROBABILITY = 0.45
+BASE_PROBABILITY = 0.4
+FLAG_RANGE = (0.15, 0.65)
+FLAG_ANGLE_RANGE = (10.0, 60.0)
+BASE_RANGE = (0.3, 0.9)
+# The commonest misreading of real 0s: narrow, thin, sometimes broken, taken for a 1.
+NARROW_ZERO_PROBABILITY = 0.45
+NARROW_THINNING = (-4, -3, -2, 0)
+NARROW_BROKEN_PROBABILITY = 0.35
+NARROW_ASPECT_RANGE = (0.4, 0.65)
+ELASTIC_PROBABILITY = 0.3
+ELASTIC_RANGE = (0.02, 0.08)
+BROKEN_PROBABILITY = {0: 0.3, 1: 0.4}
+# A 1 stays a 1 however dotted; a 0 cut too often falls apart into pieces of a 1.
+MAX_GAPS = {0: 3, 1: 4}
+GAP_RANGE = {0: (0.8, 1.5), 1: (0.8, 2.0)}
+BLUR_PROBABILITY = 0.2
+BLUR_RANGE = (1.0, 4.5)
+# A pen on a canvas has hard edges; some copies are thresholded to look like one.
+HARD_EDGE_PROBABILITY = 0.3
+# Half the copies are scanned or photographed: a coarse grid of pixels, paper and noise, read
+# back the way the Draw page reads an upload.
+SCAN_PROBABILITY = 0.5
+SCAN_SIDE_RANGE = (28, 96)
+PAPER_NOISE_RANGE = (0.0, 0.1)
+MAX_SHADE = 0.08
 # What the crop-and-centre steps leave over: small shifts and scalings in the 28×28 frame.
 MAX_SHIFT = 1.5
 SCALE_RANGE = (0.85, 1.1)
@@ -29,37 +66,48 @@ SCALE_RANGE = (0.85, 1.1)
 AUGMENT_STREAM = 7
 
 
-def _affine(image: Image.Image, matrix: np.ndarray, side: int) -> Image.Image:
-    """Apply a forward 2×2 matrix about the image centre (Pillow wants the inverse map)."""
-    inverse = np.linalg.inv(matrix)
-    centre = (side - 1) / 2
-    offset = centre - inverse @ np.array([centre, centre])
-    data = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
-    return image.transform((side, side), Image.Transform.AFFINE, data, Image.Resampling.BILINEAR)
-
-
-def drawn_large(image28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One 28×28 uint8 digit redrawn on a large canvas: slanted, reshaped, thicker or thinner."""
-    large = Image.fromarray(np.asarray(image28, dtype=np.uint8)).resize(
-        (MNIST_SIDE * DRAW_SCALE,) * 2, Image.Resampling.BILINEAR
+def drawn_large(image28: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
+    """One 28×28 uint8 digit redrawn on a large canvas the way someone else might write it."""
+    ink = canvas_ink(image28)
+    if label == 1 and rng.random() < FLAG_PROBABILITY:
+        base = rng.uniform(*BASE_RANGE) if rng.random() < BASE_PROBABILITY else 0.0
+        ink = flagged(
+            ink, flag=rng.uniform(*FLAG_RANGE), angle=rng.uniform(*FLAG_ANGLE_RANGE), base=base
+        )
+    aspect = float(np.exp(rng.uniform(*np.log(ASPECT_RANGE))))
+    thickness, broken_probability = int(rng.choice(THICKNESS_FILTERS)), BROKEN_PROBABILITY[label]
+    if label == 0:
+        thickness = min(thickness, MAX_ZERO_THICKENING)
+    if label == 0 and rng.random() < NARROW_ZERO_PROBABILITY:
+        aspect = rng.uniform(*NARROW_ASPECT_RANGE)
+        thickness = int(rng.choice(NARROW_THINNING))
+        broken_probability = NARROW_BROKEN_PROBABILITY
+    ink = reshaped(
+        ink,
+        degrees=rng.uniform(-MAX_ROTATION_DEGREES, MAX_ROTATION_DEGREES),
+        shear=rng.uniform(-MAX_SHEAR, MAX_SHEAR),
+        aspect=aspect,
     )
-    canvas = Image.new("L", (DRAW_SIDE, DRAW_SIDE))
-    margin = (DRAW_SIDE - large.width) // 2
-    canvas.paste(large, (margin, margin))
-    angle = math.radians(rng.uniform(-MAX_ROTATION_DEGREES, MAX_ROTATION_DEGREES))
-    rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
-    shear = np.array([[1.0, rng.uniform(-MAX_SHEAR, MAX_SHEAR)], [0.0, 1.0]])
-    aspect = np.diag([rng.uniform(*ASPECT_RANGE), 1.0])
-    canvas = _affine(canvas, rotation @ shear @ aspect, DRAW_SIDE)
-    ink = np.asarray(canvas, dtype=np.float32) / 255.0
-    thickness = int(rng.choice(THICKNESS_FILTERS))
-    if thickness > 0:
-        ink = rank_filter(ink, thickness, np.maximum)
-    elif thickness < 0:
-        ink = rank_filter(ink, -thickness, np.minimum)
+    if rng.random() < ELASTIC_PROBABILITY:
+        ink = elastic(ink, rng, rng.uniform(*ELASTIC_RANGE))
+    ink = restroked(ink, thickness)
+    if rng.random() < broken_probability:
+        gaps = int(rng.integers(1, MAX_GAPS[label] + 1))
+        ink = broken(ink, rng, gaps, rng.uniform(*GAP_RANGE[label]))
+    if rng.random() < BLUR_PROBABILITY:
+        ink = blurred(ink, rng.uniform(*BLUR_RANGE))
     if rng.random() < HARD_EDGE_PROBABILITY:
         ink = (ink >= 0.5).astype(np.float32)
     return ink
+
+
+def as_seen(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The ink as the pipeline receives it: straight from a canvas, or from a scan of paper."""
+    if rng.random() >= SCAN_PROBABILITY:
+        return ink
+    small = scanned(ink, int(rng.integers(SCAN_SIDE_RANGE[0], SCAN_SIDE_RANGE[1] + 1)))
+    gray = on_paper(small, rng, rng.uniform(*PAPER_NOISE_RANGE), rng.uniform(0, MAX_SHADE))
+    return ink_from_photo(np.round(gray * 255) / 255)[0]
 
 
 def _jittered(framed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -81,9 +129,11 @@ def _jittered(framed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(image, dtype=np.float32)
 
 
-def augmented_features(image28: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+def augmented_features(
+    image28: np.ndarray, label: int, rng: np.random.Generator
+) -> np.ndarray | None:
     """400 features of one variation, made the way a drawing is; None if the variation vanished."""
-    steps = preprocess_ink(drawn_large(image28, rng))
+    steps = preprocess_ink(as_seen(drawn_large(image28, label, rng), rng))
     if steps.fitted is None:
         return None
     framed = place_in_frame(steps.fitted, centre=True)
@@ -94,8 +144,8 @@ def augmented_features(image28: np.ndarray, rng: np.random.Generator) -> np.ndar
 def augmented(splits: Splits, config: TrainConfig) -> Splits:
     """The training split plus AUGMENTED_COPIES variations of each image; the rest untouched.
 
-    Copies go through the same crop, fit and centre-of-mass steps as a canvas drawing, so
-    what the network learns to tolerate is exactly what those steps leave over.
+    Copies go through the same crop, fit and centre-of-mass steps as a canvas drawing or an
+    uploaded scan, so what the network learns to tolerate is what those steps leave over.
     """
     dataset = load_dataset(config.dataset)
     train = splits.train
@@ -105,7 +155,7 @@ def augmented(splits: Splits, config: TrainConfig) -> Splits:
     rows, labels, indices = [train.x], [train.y], [train.indices]
     for index, label, original in zip(train.indices, train.y, train.x, strict=True):
         for _ in range(AUGMENTED_COPIES):
-            features = augmented_features(dataset.images[index], rng)
+            features = augmented_features(dataset.images[index], int(label), rng)
             rows.append((original if features is None else features)[None, :])
             labels.append(np.array([label], dtype=train.y.dtype))
             indices.append(np.array([index], dtype=train.indices.dtype))

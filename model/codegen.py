@@ -17,6 +17,38 @@ labels = np.concatenate([train_labels, test_labels])
 images, y = images[labels <= 1], labels[labels <= 1].astype("float32")"""
 
 
+def data_code(config: TrainConfig) -> str:
+    """The Train page's data settings applied to `X` and `y`, or nothing for the lesson's data."""
+    lines = []
+    if config.train_size is not None:
+        lines += [
+            f"# Keep {config.train_size} images, with the same share of 0s and 1s as the whole set.",
+            "keep = np.concatenate([",
+            f"    rng.choice(np.flatnonzero(y == label), round({config.train_size} * np.mean(y == label)), replace=False)",
+            "    for label in (0, 1)",
+            "])",
+            "X, y = X[keep], y[keep]",
+        ]
+    if config.label_noise > 0:
+        lines += [
+            f"# Give {config.label_noise:.0%} of the images the wrong label.",
+            f"flip = rng.choice(len(y), round({config.label_noise!r} * len(y)), replace=False)",
+            "y[flip] = 1 - y[flip]",
+        ]
+    if config.input_noise > 0:
+        lines += [
+            f"# Add Gaussian noise (std {config.input_noise:g}) to every pixel, kept within [0, 1].",
+            f'X = np.clip(X + rng.normal(0.0, {config.input_noise!r}, X.shape), 0.0, 1.0).astype("float32")',
+        ]
+    if not lines:
+        return ""
+    intro = (
+        "# The app does this to its training images only: validation and test images stay clean.\n"
+        f"rng = np.random.default_rng({config.seed})\n"
+    )
+    return "\n" + intro + "\n".join(lines) + "\n"
+
+
 def keras_script(config: TrainConfig) -> str:
     """Python source that loads the data, then specifies, compiles and fits this network."""
     loader = MNIST_LOADER if config.dataset == "mnist" else BUNDLED_LOADER
@@ -36,7 +68,7 @@ X = np.stack(
         for image in images.astype("float32")
     ]
 ).reshape(len(images), {INPUT_FEATURES})
-
+{data_code(config)}
 keras.utils.set_random_seed({config.seed})
 
 # Step 1: specify the model.

@@ -21,6 +21,11 @@ MIN_UNITS, MAX_UNITS = 1, 128
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-4, 1.0
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 16384
 MAX_SEED = 2**31 - 1
+# Data settings: a stratified sample of the training split (None: all of it), a share of its
+# labels flipped, and Gaussian noise added to its pixels. Validation and test stay untouched.
+MIN_TRAIN_SIZE, MAX_TRAIN_SIZE = 10, 700
+MAX_LABEL_NOISE = 0.4
+MAX_INPUT_NOISE = 0.5
 
 LOSS_LABELS = {
     "binary_crossentropy": "Binary cross-entropy",
@@ -48,6 +53,9 @@ class TrainConfig:
     dataset: str = "bundled"
     augment: bool = False
     shuffle: bool = True
+    train_size: int | None = None
+    label_noise: float = 0.0
+    input_noise: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_units", tuple(self.hidden_units))
@@ -65,7 +73,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build a config from JSON-like data; unknown keys are an error, not ignored."""
+        """Build a config from JSON-like data; unknown keys are an error, not ignored.
+
+        Missing keys take the lesson's defaults, so configs saved before a setting existed load.
+        """
         if not isinstance(data, dict):
             raise ConfigError("a config must be a JSON object")
         known = {f.name for f in fields(cls)}
@@ -83,6 +94,15 @@ class TrainConfig:
 
 def _is_whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number_between(value: Any, low: float, high: float) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
 
 
 def config_problems(config: TrainConfig) -> list[str]:
@@ -106,12 +126,7 @@ def config_problems(config: TrainConfig) -> list[str]:
     if config.optimizer not in OPTIMIZERS:
         problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
     rate = config.learning_rate
-    if (
-        not isinstance(rate, (int, float))
-        or isinstance(rate, bool)
-        or not math.isfinite(rate)
-        or not MIN_LEARNING_RATE <= rate <= MAX_LEARNING_RATE
-    ):
+    if not _is_number_between(rate, MIN_LEARNING_RATE, MAX_LEARNING_RATE):
         problems.append(
             f"learning rate must be between {MIN_LEARNING_RATE:g} and "
             f"{MAX_LEARNING_RATE:g}, got {rate!r}"
@@ -133,6 +148,20 @@ def config_problems(config: TrainConfig) -> list[str]:
         problems.append("augment must be true or false")
     if not isinstance(config.shuffle, bool):
         problems.append("shuffle must be true or false")
+    size = config.train_size
+    if size is not None and (not _is_whole(size) or not MIN_TRAIN_SIZE <= size <= MAX_TRAIN_SIZE):
+        problems.append(
+            f"training images must be {MIN_TRAIN_SIZE} to {MAX_TRAIN_SIZE} "
+            f"(or empty for all of them), got {size!r}"
+        )
+    if not _is_number_between(config.label_noise, 0.0, MAX_LABEL_NOISE):
+        problems.append(
+            f"label noise must be between 0 and {MAX_LABEL_NOISE:g}, got {config.label_noise!r}"
+        )
+    if not _is_number_between(config.input_noise, 0.0, MAX_INPUT_NOISE):
+        problems.append(
+            f"input noise must be between 0 and {MAX_INPUT_NOISE:g}, got {config.input_noise!r}"
+        )
     return problems
 
 

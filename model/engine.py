@@ -1,4 +1,4 @@
-"""The training engine: a whole epoch of Keras training steps compiled into one TensorFlow graph."""
+"""The training engine: many epochs of Keras training steps compiled into one TensorFlow graph call."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ import numpy as np
 
 from model.config import TrainConfig, layer_sizes
 from model.data import Splits
+from model.epochs import EpochLog, shuffled_order
 from model.forward import NetworkWeights
-from model.training import EpochLog, shuffled_order
 
 # Traced engines a process keeps; each holds a small Keras model and its epoch graph.
 CACHED_ENGINES = 4
+# Epochs one graph call may run. The epochs' sample orders go in as the rows of one array of
+# a fixed shape (XLA compiles one shape), so a bigger training set gets fewer rows.
+MAX_EPOCHS_PER_CALL = 64
+ORDER_CELLS_PER_CALL = 250_000
 
 _engines: OrderedDict[tuple, Engine] = OrderedDict()
 
@@ -55,7 +59,8 @@ def engine_key(config: TrainConfig, splits: Splits) -> tuple:
 
 
 class Engine:
-    """Trains one network shape; `model.fit`'s per-step Python overhead is paid once per epoch.
+    """Trains one network shape; `model.fit`'s per-step Python overhead is paid once per call
+    of up to `epochs_per_call` epochs.
 
     The model, its optimizer and the traced epoch are kept and reused by later runs of the
     same shape: a new run only assigns new weights, data and learning rate to the variables.
@@ -76,9 +81,12 @@ class Engine:
         self.x_val = tf.Variable(splits.validation.x, trainable=False)
         self.y_val = tf.Variable(splits.validation.y.reshape(-1, 1), trainable=False)
         self.train_size = len(splits.train)
+        self.epochs_per_call = max(
+            1, min(MAX_EPOCHS_PER_CALL, ORDER_CELLS_PER_CALL // self.train_size)
+        )
         # A new shape trains at once through the plain graph (quick to trace); XLA comes later.
-        self._graph_epoch = tf.function(self._epoch, reduce_retracing=True)
-        self._compiled_epoch: Any = None
+        self._graph_epochs = tf.function(self._epochs, reduce_retracing=True)
+        self._compiled_epochs: Any = None
 
     @classmethod
     def for_config(cls, config: TrainConfig, splits: Splits) -> Engine:
@@ -138,9 +146,23 @@ class Engine:
         size = float(self.train_size)
         return loss_sum / size, hits / size, val_loss, val_hits
 
+    def _epochs(self, orders: Any, count: Any) -> Any:
+        """The first `count` rows of `orders` as epochs, in one graph: a row of metrics each."""
+        import tensorflow as tf
+
+        metrics = tf.zeros((self.epochs_per_call, 4))
+        # A `while` on a tensor, not `for ... in tf.range(count)`: that loop's iteration bound
+        # would be a compile-time constant for XLA, and each new `count` a new compilation.
+        index = tf.constant(0)
+        while index < count:
+            row = tf.stack(self._epoch(orders[index]))
+            metrics = tf.tensor_scatter_nd_update(metrics, tf.reshape(index, (1, 1)), [row])
+            index += 1
+        return metrics
+
     @property
     def compiled(self) -> bool:
-        return self._compiled_epoch is not None
+        return self._compiled_epochs is not None
 
     def compile_fast_path(self) -> None:
         """XLA-compile the epoch, for later runs of this shape (about 3x faster per step).
@@ -148,13 +170,13 @@ class Engine:
         Takes seconds, so a worker does it while idle, between runs: compiling runs one
         epoch, which changes the weights and optimizer state that `start` resets anyway.
         """
-        if self._compiled_epoch is not None:
+        if self._compiled_epochs is not None:
             return
         import tensorflow as tf
 
-        compiled = tf.function(self._epoch, jit_compile=True)
-        compiled(np.arange(self.train_size, dtype=np.int32))
-        self._compiled_epoch = compiled
+        compiled = tf.function(self._epochs, jit_compile=True)
+        compiled(self._orders(1, 1), tf.constant(1))
+        self._compiled_epochs = compiled
 
     def _state_variables(self) -> list[Any]:
         """The optimizer's step count and moments: everything it carries but the learning rate."""
@@ -183,14 +205,35 @@ class Engine:
             variable.assign(np.asarray(value, dtype=variable.dtype))
         self.optimizer.learning_rate = self.config.learning_rate
 
-    def run_epoch(self, epoch: int) -> EpochLog:
-        if self.config.shuffle:
-            order = shuffled_order(self.train_size, self.config.seed, epoch)
-        else:
-            order = np.arange(self.train_size, dtype=np.int32)
-        epoch_fn = self._compiled_epoch or self._graph_epoch
-        loss, accuracy, val_loss, val_accuracy = epoch_fn(order)
-        return EpochLog(epoch, float(loss), float(accuracy), float(val_loss), float(val_accuracy))
+    def _orders(self, first_epoch: int, count: int) -> np.ndarray:
+        orders = np.zeros((self.epochs_per_call, self.train_size), dtype=np.int32)
+        for row, epoch in enumerate(range(first_epoch, first_epoch + count)):
+            if self.config.shuffle:
+                orders[row] = shuffled_order(self.train_size, self.config.seed, epoch)
+            else:
+                orders[row] = np.arange(self.train_size, dtype=np.int32)
+        return orders
+
+    def run_epochs(self, first_epoch: int, count: int, xla: bool | None = None) -> list[EpochLog]:
+        """Up to `epochs_per_call` epochs in one graph call, through the XLA graph if compiled
+        (or as `xla` asks, when it can).
+
+        A run paused and resumed keeps the path it started on: the two agree only to
+        about 1e-6, and a resumed run must end with the weights of a run never paused.
+        """
+        import tensorflow as tf
+
+        count = max(1, min(count, self.epochs_per_call))
+        use_xla = self.compiled if xla is None else xla and self.compiled
+        epochs_fn = self._compiled_epochs if use_xla else self._graph_epochs
+        metrics = epochs_fn(self._orders(first_epoch, count), tf.constant(count)).numpy()
+        return [
+            EpochLog(first_epoch + row, *(float(value) for value in metrics[row]))
+            for row in range(count)
+        ]
+
+    def run_epoch(self, epoch: int, xla: bool | None = None) -> EpochLog:
+        return self.run_epochs(epoch, 1, xla)[0]
 
     def weights(self) -> NetworkWeights:
         return NetworkWeights.from_list(self.model.get_weights(), self.config.activation)

@@ -55,8 +55,9 @@ def fit_code(config: TrainConfig) -> str:
 
 
 def training_images(train_size: int, config: TrainConfig) -> int:
-    """Images in one epoch: with augmentation, every original plus its varied copies."""
-    return train_size * (1 + AUGMENTED_COPIES) if config.augment else train_size
+    """Images in one epoch: the originals used (all, or the config's sample), plus varied copies."""
+    originals = train_size if config.train_size is None else min(train_size, config.train_size)
+    return originals * (1 + AUGMENTED_COPIES) if config.augment else originals
 
 
 def batches_per_epoch(train_size: int, batch_size: int) -> int:

@@ -34,6 +34,18 @@ def parse_config(argv: Sequence[str] | None = None) -> tuple[TrainConfig, Path |
         "--augment", action="store_true", help="train on shifted, scaled, rotated copies too"
     )
     parser.add_argument(
+        "--train-size", type=int, help="train on this many images, stratified (default: all)"
+    )
+    parser.add_argument(
+        "--label-noise", type=float, default=defaults.label_noise, help="share of labels flipped"
+    )
+    parser.add_argument(
+        "--input-noise",
+        type=float,
+        default=defaults.input_noise,
+        help="std of the Gaussian noise added to the training pixels",
+    )
+    parser.add_argument(
         "--out", type=Path, help="folder for model.keras, config.json and weights.npz"
     )
     args = parser.parse_args(argv)
@@ -49,6 +61,9 @@ def parse_config(argv: Sequence[str] | None = None) -> tuple[TrainConfig, Path |
             seed=args.seed,
             dataset=args.dataset,
             augment=args.augment,
+            train_size=args.train_size,
+            label_noise=args.label_noise,
+            input_noise=args.input_noise,
         )
     except ConfigError as error:
         parser.error(str(error))

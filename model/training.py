@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -10,24 +10,16 @@ import numpy as np
 
 from model.config import TrainConfig
 from model.data import Splits
+from model.engine import Engine
+from model.epochs import EpochLog
 from model.forward import NetworkWeights
 
-
-@dataclass(frozen=True)
-class EpochLog:
-    """What one finished epoch reports; `epoch` counts from 1 across continued runs."""
-
-    epoch: int
-    loss: float
-    accuracy: float
-    val_loss: float
-    val_accuracy: float
-
-    def is_finite(self) -> bool:
-        return all(math.isfinite(value) for value in (self.loss, self.val_loss))
-
+# A graph call runs this long at most, as estimated from the one before: the live chart and
+# Stop see a run at least this often.
+CALL_SECONDS = 0.25
 
 EpochSink = Callable[[EpochLog, NetworkWeights], None]
+CallSink = Callable[[int, float], None]
 StopFlag = Callable[[], bool]
 
 
@@ -41,6 +33,10 @@ class TrainResult:
     # Adam's step count and moments at the end (None after a divergence), so Continue resumes exactly.
     optimizer_state: list[np.ndarray] | None = None
     keras_file: bytes | None = None
+    # Ended by `should_pause` (to go on later from these weights and optimizer state).
+    paused: bool = False
+    # Whether the epochs ran through the XLA-compiled graph: a resumed run asks for the same.
+    xla: bool = False
 
 
 def train(
@@ -53,41 +49,73 @@ def train(
     should_stop: StopFlag | None = None,
     optimizer_state: list[np.ndarray] | None = None,
     export_keras: bool = False,
+    should_pause: StopFlag | None = None,
+    xla: bool | None = None,
+    prepared: bool = False,
+    on_call: CallSink | None = None,
 ) -> TrainResult:
     """Train `config.epochs` epochs, from `initial` weights if given (Continue) or fresh ones.
 
-    Stops early when `should_stop()` turns true (checked every epoch) or when the
+    The epochs run in graph calls of several at a time, each sized to last about
+    `CALL_SECONDS`; `on_epoch` gets each epoch's log with the weights at the end of its call,
+    and `on_call(epochs, seconds)` (if given) each call's duration first.
+    Stops early when `should_stop()` turns true (checked before every call) or when the
     loss stops being a finite number, keeping the last weights that were finite.
+    `should_pause()` stops the same way but marks the result paused (no `.keras` export):
+    training from its weights and optimizer state at the next epoch goes on exactly.
     With `export_keras` the result also carries the trained model as `.keras` bytes.
+    `prepared` says `splits` are already augmented if the config asks for it.
     """
-    from model.engine import Engine
-
-    if config.augment:
-        from model.augment import augmented
-
-        splits = augmented(splits, config)
+    if not prepared:
+        splits = prepare_splits(config, splits)
     engine = Engine.for_config(config, splits)
     engine.start(initial, optimizer_state)
     result = TrainResult(config, engine.weights())
-    for epoch in range(first_epoch, first_epoch + config.epochs):
+    result.xla = engine.compiled if xla is None else xla and engine.compiled
+    epoch, end = first_epoch, first_epoch + config.epochs
+    # The first call runs one epoch (and pays for tracing); its pace sizes the next calls.
+    per_call = 1
+    while epoch < end:
         if should_stop is not None and should_stop():
             result.stopped = True
             break
-        log = engine.run_epoch(epoch)
-        if not log.is_finite():
-            result.diverged = True
+        if should_pause is not None and should_pause():
+            result.stopped = result.paused = True
             break
-        result.weights = engine.weights()
-        result.history.append(log)
-        if on_epoch is not None:
-            on_epoch(log, result.weights)
+        count = min(per_call, end - epoch)
+        state_before = engine.optimizer_state()
+        started = time.perf_counter()
+        logs = engine.run_epochs(epoch, count, result.xla)
+        seconds = time.perf_counter() - started
+        finite = next((index for index, log in enumerate(logs) if not log.is_finite()), None)
+        if finite is not None:
+            # Go back to the call's start and train only its finite epochs, for their weights.
+            engine.start(result.weights, state_before)
+            logs = engine.run_epochs(epoch, finite, result.xla) if finite else []
+            result.diverged = True
+        if on_call is not None and logs:
+            on_call(len(logs), seconds * len(logs) / count)
+        if logs:
+            result.weights = engine.weights()
+        for log in logs:
+            result.history.append(log)
+            if on_epoch is not None:
+                on_epoch(log, result.weights)
+        if result.diverged:
+            break
+        epoch += count
+        per_call = max(
+            1, min(engine.epochs_per_call, int(CALL_SECONDS * count / max(seconds, 1e-6)))
+        )
     if not result.diverged:
         result.optimizer_state = engine.optimizer_state()
-    if export_keras:
+    if export_keras and not result.paused:
         result.keras_file = engine.keras_file_bytes(result.weights)
     return result
 
 
-def shuffled_order(size: int, seed: int, epoch: int) -> np.ndarray:
-    """The sample order of one epoch: reproducible from the run's seed and the epoch number."""
-    return np.random.default_rng([seed, epoch]).permutation(size).astype(np.int32)
+def prepare_splits(config: TrainConfig, splits: Splits) -> Splits:
+    """The splits a run trains on: sampled, augmented, mislabelled and noisy as the config says."""
+    from model.training_data import training_splits
+
+    return training_splits(splits, config)

@@ -22,6 +22,9 @@ SEED = "seed"
 DATASET = "dataset"
 AUGMENT = "augment"
 SHUFFLE = "shuffle"
+TRAIN_SIZE = "train_size"
+LABEL_NOISE = "label_noise"
+INPUT_NOISE = "input_noise"
 CONTROLS = tuple(field.name for field in fields(TrainConfig))
 
 # One short URL key per control, e.g. `?units=25,15&lr=0.01&hide=lr,seed`.
@@ -37,12 +40,17 @@ URL_KEYS = {
     DATASET: "data",
     AUGMENT: "aug",
     SHUFFLE: "shuffle",
+    TRAIN_SIZE: "images",
+    LABEL_NOISE: "flip",
+    INPUT_NOISE: "noise",
 }
 HIDE_KEY = "hide"
 CONTROL_BY_URL_KEY = {key: control for control, key in URL_KEYS.items()}
 
 LOSS_URL_VALUES = {"binary_crossentropy": "bce", "mean_squared_error": "mse"}
 LOSS_BY_URL_VALUE = {short: loss for loss, short in LOSS_URL_VALUES.items()}
+# `images=all` is the whole training split, as when the key is left out.
+ALL_IMAGES = "all"
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 # Longer values are tampering, not settings; refusing them early keeps parsing cheap.
 MAX_VALUE_CHARS = 64
@@ -73,7 +81,9 @@ def _encode_value(control: str, value: Any) -> str:
         return ",".join(str(units) for units in value)
     if control == LOSS:
         return LOSS_URL_VALUES[value]
-    if control == LEARNING_RATE:
+    if value is None:
+        return ALL_IMAGES
+    if control in (LEARNING_RATE, LABEL_NOISE, INPUT_NOISE):
         # repr is the shortest text that reads back as exactly the same float.
         return repr(float(value))
     if isinstance(value, bool):
@@ -133,6 +143,10 @@ def _parse_rate(text: str) -> float:
     return rate
 
 
+def _parse_train_size(text: str) -> int | None:
+    return None if text.strip().lower() == ALL_IMAGES else _whole_number(text)
+
+
 def _parse_flag(text: str) -> bool:
     word = text.strip().lower()
     if word in TRUE_WORDS:
@@ -158,6 +172,9 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     DATASET: _parse_word,
     AUGMENT: _parse_flag,
     SHUFFLE: _parse_flag,
+    TRAIN_SIZE: _parse_train_size,
+    LABEL_NOISE: _parse_rate,
+    INPUT_NOISE: _parse_rate,
 }
 
 

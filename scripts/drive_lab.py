@@ -24,7 +24,7 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 def press_train(page) -> None:
-    train = page.get_by_role("button", name="Train")
+    train = page.get_by_role("button", name="Train", exact=True)
     expect(train).to_be_enabled()
     train.click()
 

@@ -26,6 +26,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ZOL_DATA_DIR", tempfile.mkdtemp(prefix="zol-test-data-"))
 # The PostgreSQL server the store's tests also run against (`.ci/run` starts one).
 TEST_POSTGRES_ENV = "ZOL_TEST_POSTGRES_URL"
+# The tests train 1000-epoch runs to stop them; on a loaded machine the server's measured speed
+# would put those over the default cap. The cap's own tests set their limits explicitly.
+os.environ.setdefault("ZOL_MAX_RUN_SECONDS", "86400")
+# Every browser test's tabs share one address.
+os.environ.setdefault("ZOL_MAX_RUNS_PER_CLIENT", "100")
 
 # AppTest runs the real pages in-process; the first import of a page's dependencies is slow.
 APP_TIMEOUT = 120

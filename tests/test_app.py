@@ -41,7 +41,7 @@ def test_streamlit_run_serves_app_py_as_an_app_with_a_lifespan() -> None:
 def test_the_lifespan_stops_the_training_workers_when_the_server_stops(monkeypatch) -> None:
     import app
 
-    monkeypatch.setattr(jobs, "_OPEN_MANAGERS", set())
+    monkeypatch.setattr(jobs.manager, "_OPEN_MANAGERS", set())
     pool = jobs.JobManager(workers=1, start_delay=3600)
 
     async def serve_and_stop() -> None:
@@ -60,3 +60,18 @@ def test_import_ahead_imports_modules_that_exist() -> None:
 
     app.import_ahead()
     assert all(name in sys.modules for name in app.IMPORT_AHEAD)
+
+
+def test_the_server_exits_with_code_0_on_sigterm() -> None:
+    import os
+    import signal
+
+    from tests.conftest import start_server, stop_server
+
+    process, _url = start_server()
+    try:
+        # As `docker stop` does: the server process alone, not its process group.
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        stop_server(process)

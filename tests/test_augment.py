@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import AUGMENTED_COPIES, augmented, drawn_large, rank_filter
+from model.augment import AUGMENTED_COPIES, augmented, drawn_large
 from model.config import INPUT_FEATURES, TrainConfig
 from model.data import Split, Splits, load_bundled, load_splits
-from model.preprocess import centre_of_mass
+from model.preprocess import centre_of_mass, rank_filter
 
 SMALL_TRAIN = 24
 
@@ -50,7 +50,10 @@ def test_copies_are_real_variations_in_range(small_splits: Splits, grown: Splits
     copies = grown.train.x[SMALL_TRAIN:].reshape(SMALL_TRAIN, AUGMENTED_COPIES, -1)
     originals = small_splits.train.x[:, None, :]
     distances = np.linalg.norm(copies - originals, axis=2)
-    assert distances.min() > 0.3 and np.median(distances) > 1.5
+    # A variation that vanishes (too faint or too small to read) falls back to its original.
+    varied = distances[distances > 0]
+    assert varied.size >= 0.95 * distances.size
+    assert varied.min() > 0.3 and np.median(varied) > 1.5
     assert grown.train.x.min() >= 0.0 and grown.train.x.max() <= 1.0
     ink_per_copy = copies.sum(axis=2) / originals.sum(axis=2)
     assert ink_per_copy.min() < 0.9 and ink_per_copy.max() > 1.3  # thinner and thicker strokes
@@ -81,7 +84,7 @@ def test_a_redrawn_digit_stays_whole_on_its_large_canvas() -> None:
     image = load_bundled().images[0]
     rng = np.random.default_rng(0)
     for _ in range(10):
-        ink = drawn_large(image, rng)
+        ink = drawn_large(image, 0, rng)
         edges = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
         assert edges.max() == 0.0  # rotations and shears never push ink off the canvas
         row, column = centre_of_mass(ink)

@@ -21,7 +21,16 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from model.config import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_UNITS, ConfigError, TrainConfig
+from model.config import (
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_INPUT_NOISE,
+    MAX_LABEL_NOISE,
+    MAX_TRAIN_SIZE,
+    MAX_UNITS,
+    ConfigError,
+    TrainConfig,
+)
 from model.data import load_splits
 from model.inference import TrainingNeighbours, read_drawing
 from model.preprocess import CANVAS_SIDE, PROBLEM_TOO_SMALL, preprocess
@@ -111,6 +120,18 @@ def test_a_non_numeric_and_an_out_of_range_link_fall_back_with_notices() -> None
     assert len(at.warning) >= 2
 
 
+def test_bad_data_settings_in_a_link_fall_back_with_notices() -> None:
+    at = open_page("app_pages/train.py", images="3", flip="half", noise="0.9")
+    assert at.number_input(key="train_size").value is None
+    assert at.slider(key="label_noise").value == 0.0
+    assert at.slider(key="input_noise").value == 0.0
+    notices = [str(warning.value) for warning in at.warning]
+    assert any("images='3'" in notice for notice in notices), notices
+    assert any("flip='half'" in notice for notice in notices)
+    assert any("noise='0.9'" in notice for notice in notices)
+    assert not at.button(key="train_button").disabled
+
+
 @pytest.mark.parametrize(
     ("changes", "link"),
     [
@@ -119,8 +140,11 @@ def test_a_non_numeric_and_an_out_of_range_link_fall_back_with_notices() -> None
         ({"batch_size": MAX_BATCH_SIZE + 1}, f"batch={MAX_BATCH_SIZE + 1}"),
         ({"hidden_units": (25, 15, 5, 5)}, "units=25,15,5,5"),
         ({"learning_rate": float("inf")}, "lr=inf"),
+        ({"train_size": MAX_TRAIN_SIZE + 1}, f"images={MAX_TRAIN_SIZE + 1}"),
+        ({"label_noise": MAX_LABEL_NOISE + 0.01}, f"flip={MAX_LABEL_NOISE + 0.01}"),
+        ({"input_noise": MAX_INPUT_NOISE + 0.01}, f"noise={MAX_INPUT_NOISE + 0.01}"),
     ],
-    ids=["epochs", "units", "batch-size", "layers", "learning-rate"],
+    ids=["epochs", "units", "batch-size", "layers", "learning-rate", "images", "flip", "noise"],
 )
 def test_caps_are_enforced_in_model_not_only_in_the_widgets(changes: dict, link: str) -> None:
     with pytest.raises(ConfigError):

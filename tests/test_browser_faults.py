@@ -35,7 +35,7 @@ def new_tab(browser: Browser) -> Page:
 def open_train(tab: Page, url: str) -> None:
     tab.goto(url)
     expect(tab.get_by_role("heading", name="Train", exact=True)).to_be_visible()
-    expect(tab.get_by_role("button", name="Train")).to_be_enabled()
+    expect(tab.get_by_role("button", name="Train", exact=True)).to_be_enabled()
 
 
 def results(tab: Page):
@@ -49,12 +49,12 @@ def test_a_tab_closed_mid_training_frees_the_only_worker(browser: Browser) -> No
     leaving, staying = new_tab(browser), new_tab(browser)
     try:
         open_train(leaving, f"{url}/{ENDLESS_RUN}")
-        leaving.get_by_role("button", name="Train").click()
+        leaving.get_by_role("button", name="Train", exact=True).click()
         expect(leaving.get_by_text(re.compile(r"Epoch \d+ of 1000"))).to_be_visible(timeout=120_000)
         open_train(staying, f"{url}/{SHORT_RUN}")
 
         leaving.context.close()
-        staying.get_by_role("button", name="Train").click()
+        staying.get_by_role("button", name="Train", exact=True).click()
         expect(staying.get_by_text("you are number 1 in the queue")).to_be_visible()
         expect(results(staying)).to_be_visible(timeout=FREED_TIMEOUT_MS)
         expect(staying.get_by_role("heading", name="Run 1", exact=True)).to_be_visible()
@@ -76,7 +76,7 @@ def test_an_open_page_reconnects_to_a_restarted_server(browser: Browser) -> None
         process, _ = start_server(env={"ZOL_WORKERS": "1"}, port=port)
         expect(connection_lost).to_be_hidden(timeout=RECONNECT_TIMEOUT_MS)
         expect(tab.get_by_text(SHORT_NETWORK, exact=True)).to_be_visible()
-        tab.get_by_role("button", name="Train").click()
+        tab.get_by_role("button", name="Train", exact=True).click()
         expect(results(tab)).to_be_visible(timeout=RECONNECT_TIMEOUT_MS)
         expect(tab.get_by_role("heading", name="Run 1", exact=True)).to_be_visible()
     finally:
@@ -89,7 +89,7 @@ def test_a_stopped_server_stops_its_training_workers(browser: Browser) -> None:
     tab = new_tab(browser)
     try:
         open_train(tab, f"{url}/{SHORT_RUN}")
-        tab.get_by_role("button", name="Train").click()
+        tab.get_by_role("button", name="Train", exact=True).click()
         expect(results(tab)).to_be_visible(timeout=RECONNECT_TIMEOUT_MS)
         workers = psutil.Process(process.pid).children()
         assert len(workers) >= 2

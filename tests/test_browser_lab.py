@@ -36,7 +36,7 @@ def test_a_trained_run_and_the_sidebar_model_survive_a_reload(page: Page) -> Non
     )
     try:
         page.goto(f"{url}/{SHORT_RUN}")
-        page.get_by_role("button", name="Train").click()
+        page.get_by_role("button", name="Train", exact=True).click()
         expect(results(page)).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
         first_id = lab_id(page)
         code = page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text().strip()
@@ -82,7 +82,7 @@ def test_a_run_cut_off_by_a_server_stop_comes_back_interrupted_and_continues(pag
     process, url = start_server(env=env, port=port)
     try:
         page.goto(f"{url}/{LONG_RUN}")
-        page.get_by_role("button", name="Train").click()
+        page.get_by_role("button", name="Train", exact=True).click()
         expect(page.get_by_text(re.compile(r"Epoch ([3-9]|\d{2,}) of 1000"))).to_be_visible(
             timeout=TRAIN_TIMEOUT_MS
         )

@@ -24,7 +24,7 @@ def app_url() -> Iterator[str]:
 
 def test_training_shows_live_curves_and_stops_on_request(page: Page, app_url: str) -> None:
     page.goto(app_url)
-    page.get_by_role("link", name="Train").click()
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Train").click()
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
     main = page.get_by_test_id("stMain")
     # Exact: the "Show the code" block quotes the same line inside a longer docstring.
@@ -37,7 +37,7 @@ def test_training_shows_live_curves_and_stops_on_request(page: Page, app_url: st
     batch = page.get_by_role("spinbutton", name="Batch size")
     batch.fill("1")
     batch.press("Enter")
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
 
     progress = page.get_by_text(re.compile(r"Epoch \d+ of 1000"))
     expect(progress).to_be_visible(timeout=120_000)

@@ -25,6 +25,7 @@ CONFIGS = [
         shuffle=False,
     ),
     TrainConfig(dataset="mnist"),
+    TrainConfig(train_size=10, label_noise=0.3, input_noise=0.2),
 ]
 
 
@@ -39,10 +40,21 @@ def test_the_script_is_valid_python_with_the_settings(config: TrainConfig) -> No
     assert f"epochs={config.epochs}, batch_size={config.batch_size}" in script
     assert f"set_random_seed({config.seed})" in script
     assert ("mnist.load_data()" in script) == (config.dataset == "mnist")
+    assert ("X, y = X[keep], y[keep]" in script) == (config.train_size is not None)
+    assert ("y[flip] = 1 - y[flip]" in script) == (config.label_noise > 0)
+    assert ("rng.normal(0.0, 0.2, X.shape)" in script) == (config.input_noise > 0)
+
+
+def test_the_lessons_data_needs_no_data_code() -> None:
+    assert "rng" not in keras_script(TrainConfig())
 
 
 def test_the_script_runs_and_trains(tmp_path) -> None:
-    script = keras_script(TrainConfig(hidden_units=(3,), epochs=1))
+    # With every data setting, so that their code is run too.
+    config = TrainConfig(
+        hidden_units=(3,), epochs=1, train_size=20, label_noise=0.2, input_noise=0.1
+    )
+    script = keras_script(config)
     path = tmp_path / "show_the_code.py"
     path.write_text(script)
     finished = subprocess.run(

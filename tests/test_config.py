@@ -52,6 +52,13 @@ def test_parameter_counts_match_the_lesson_summary() -> None:
         ({"seed": -1}, "seed"),
         ({"dataset": "cifar"}, "dataset"),
         ({"epochs": True}, "epochs"),
+        ({"train_size": 9}, "training images must be 10 to 700"),
+        ({"train_size": 701}, "training images must be"),
+        ({"train_size": 10.5}, "training images must be"),
+        ({"label_noise": 0.41}, "label noise must be between 0 and 0.4"),
+        ({"label_noise": float("nan")}, "label noise"),
+        ({"input_noise": -0.1}, "input noise must be between 0 and 0.5"),
+        ({"input_noise": True}, "input noise"),
     ],
 )
 def test_invalid_settings_are_named(changes: dict, message: str) -> None:
@@ -79,3 +86,17 @@ def test_configs_are_frozen_and_hashable() -> None:
     with pytest.raises(AttributeError):
         config.epochs = 3  # type: ignore[misc]
     assert {config, config.with_changes(epochs=100)} == {config}
+
+
+def test_the_data_settings_default_to_all_clean_data() -> None:
+    config = TrainConfig()
+    assert (config.train_size, config.label_noise, config.input_noise) == (None, 0.0, 0.0)
+
+
+def test_a_config_saved_before_the_data_settings_existed_still_loads() -> None:
+    stored = TrainConfig(hidden_units=(8,), epochs=5).to_dict()
+    for key in ("train_size", "label_noise", "input_noise"):
+        del stored[key]
+    assert TrainConfig.from_dict(stored) == TrainConfig(hidden_units=(8,), epochs=5)
+    with_data = TrainConfig(train_size=50, label_noise=0.1, input_noise=0.3)
+    assert TrainConfig.from_dict(with_data.to_dict()) == with_data

@@ -136,3 +136,18 @@ def test_keras_file_holds_the_given_weights(splits, tmp_path) -> None:
     np.testing.assert_allclose(
         loaded.predict(rows, verbose=0)[:, 0], predict_proba(weights, rows), atol=1e-5
     )
+
+
+def test_a_training_set_size_has_its_own_engine_reused_by_repeat_runs(splits) -> None:
+    from model.jobs import shape_key
+    from model.training_data import training_splits
+
+    config = SMALL.with_changes(train_size=50)
+    sampled = training_splits(splits, config)
+    first = Engine.for_config(config, sampled)
+    assert first is not Engine.for_config(SMALL, splits)
+    noisy = config.with_changes(seed=3, label_noise=0.2, input_noise=0.1)
+    assert Engine.for_config(noisy, training_splits(splits, noisy)) is first
+    # The job pool routes by the same rule: a different size is a different compiled graph.
+    assert shape_key(config) != shape_key(SMALL)
+    assert shape_key(noisy) == shape_key(config)

@@ -9,6 +9,7 @@ import pytest
 from model.config import TrainConfig, config_problems
 from model.data import load_splits
 from model.exercises import EXERCISES, exercise_by_id, matching_exercise
+from model.forward import accuracy
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.id)
@@ -47,3 +48,36 @@ def test_one_epoch_explanation_counts_match_the_bundled_data() -> None:
     explanation = exercise_by_id("one_epoch").explanation
     assert f"{train_size} images" in explanation
     assert f"{updates} small" in explanation
+
+
+@pytest.fixture(scope="module")
+def data_exercise_runs() -> dict:
+    """The data exercises trained as the cards set them up, so their explanations stay true."""
+    from model.training import train
+
+    splits = load_splits()
+    runs = {}
+    for exercise_id in ("ten_images", "a_third_of_labels_wrong", "noisy_pixels"):
+        result = train(exercise_by_id(exercise_id).config(), splits)
+        runs[exercise_id] = (result, accuracy(result.weights, splits.test.x, splits.test.y))
+    return runs
+
+
+def test_ten_images_generalise_but_stay_unsure(data_exercise_runs: dict) -> None:
+    result, test_accuracy = data_exercise_runs["ten_images"]
+    assert test_accuracy >= 0.97
+    assert result.history[-1].val_loss > 0.1
+
+
+def test_wrong_labels_are_learnt_by_heart_after_a_good_start(data_exercise_runs: dict) -> None:
+    result, test_accuracy = data_exercise_runs["a_third_of_labels_wrong"]
+    assert max(log.val_accuracy for log in result.history[:10]) >= 0.99
+    assert 0.75 <= test_accuracy <= 0.92
+    assert 0.67 < result.history[-1].accuracy < 0.9
+    best = min(result.history, key=lambda log: log.val_loss)
+    assert 15 <= best.epoch <= 60
+
+
+def test_pixel_noise_barely_matters(data_exercise_runs: dict) -> None:
+    _, test_accuracy = data_exercise_runs["noisy_pixels"]
+    assert test_accuracy >= 0.99

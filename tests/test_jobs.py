@@ -197,8 +197,8 @@ def test_the_only_worker_is_recycled_once_no_job_waits_or_at_twice_its_budget() 
 
 
 def test_jobs_of_vanished_owners_are_cancelled(monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "OWNER_CHECK_SECONDS", 0.2)
-    monkeypatch.setattr(jobs, "ORPHAN_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(jobs.dispatch, "OWNER_CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(jobs.dispatch, "ORPHAN_GRACE_SECONDS", 0.5)
     pool = JobManager(workers=1, owner_alive=lambda owner: owner != "closed-tab")
     try:
         orphan = pool.submit(JobRequest(SHORT), "closed-tab")
@@ -263,7 +263,7 @@ def test_a_delayed_pool_starts_its_processes_after_the_delay_without_a_job() -> 
 
 def test_shutdown_all_stops_every_open_manager(monkeypatch) -> None:
     # Only this test's managers: the module's shared manager stays open.
-    monkeypatch.setattr(jobs, "_OPEN_MANAGERS", set())
+    monkeypatch.setattr(jobs.manager, "_OPEN_MANAGERS", set())
     pools = [JobManager(workers=1, start_delay=3600) for _ in range(2)]
     jobs.shutdown_all()
     for pool in pools:
@@ -324,3 +324,55 @@ def test_a_new_owner_adopts_the_unfinished_job_of_a_tag(manager) -> None:
         manager.cancel(job_id)
     finished(manager, job_id)
     assert manager.adopt("run-adopt", "another-tab") is None
+
+
+def test_a_short_job_behind_a_long_one_finishes_first_and_the_long_one_ends_unchanged(
+    manager,
+) -> None:
+    from model.data import load_splits
+    from model.training import train
+
+    # A shape no other test uses: the worker trains it through the plain graph, slice by slice.
+    long_config = TrainConfig(hidden_units=(6, 3), epochs=60, batch_size=1, seed=5)
+    long_id = manager.submit(JobRequest(long_config), "long")
+    manager.wait(long_id, lambda view: view.epochs_done >= 1, WAIT)
+    short_id = manager.submit(JobRequest(SHORT), "short")
+    short = finished(manager, short_id)
+    long = finished(manager, long_id)
+    assert short.state == DONE and long.state == DONE
+    assert short.finished_at < long.finished_at and long.slices >= 2
+    assert [log.epoch for log in long.result.history] == list(range(1, 61))
+    assert long.result.config == long_config and long.result.keras_file[:2] == b"PK"
+    straight = train(long_config, load_splits())
+    for sliced, whole in zip(
+        long.result.weights.as_list(), straight.weights.as_list(), strict=True
+    ):
+        np.testing.assert_allclose(sliced, whole, atol=1e-5)
+
+
+def test_a_preempted_job_that_is_stopped_ends_with_its_weights(manager) -> None:
+    long_id = manager.submit(JobRequest(LONG.with_changes(hidden_units=(5,))), "long")
+    manager.wait(long_id, lambda view: view.epochs_done >= 1, WAIT)
+    other = manager.submit(JobRequest(LONG.with_changes(seed=3)), "other")
+    paused = manager.wait(long_id, lambda view: view.preempted, WAIT)
+    assert paused.state == QUEUED and paused.epochs_done >= 1 and paused.position == 1
+    manager.cancel(long_id)
+    manager.cancel(other)
+    view = finished(manager, long_id)
+    assert view.state == STOPPED and view.result.keras_file[:2] == b"PK"
+    assert len(view.result.history) == paused.epochs_done
+    finished(manager, other)
+
+
+def test_shutdown_while_a_job_trains_lets_the_worker_exit_by_itself() -> None:
+    recorded: list = []
+    pool = JobManager(workers=1, recorder=recorded.append)
+    job_id = pool.submit(JobRequest(LONG, tag="run-c"))
+    pool.wait(job_id, lambda view: view.epochs_done >= 1, WAIT)
+    exit_codes = pool.shutdown()
+    # Not killed: it handed its state back at the end of an epoch and was told to stop.
+    assert exit_codes == [0]
+    # The last record is the job as it stood when the server stopped, not its failure.
+    assert {(view.tag, view.state) for view in recorded} == {("run-c", RUNNING)}
+    assert recorded[-1].weights is not None and recorded[-1].epochs_done >= 1
+    assert pool.status(job_id).state == FAILED

@@ -71,3 +71,10 @@ def test_batches_per_epoch_counts_the_last_partial_batch() -> None:
 def test_augmentation_multiplies_the_images_per_epoch() -> None:
     assert training_images(700, TrainConfig()) == 700
     assert training_images(700, TrainConfig(augment=True)) == 700 * (1 + AUGMENTED_COPIES)
+
+
+def test_a_sample_of_the_training_images_is_what_an_epoch_counts() -> None:
+    assert training_images(700, TrainConfig(train_size=10)) == 10
+    assert training_images(700, TrainConfig(train_size=10, augment=True)) == 10 * (
+        1 + AUGMENTED_COPIES
+    )

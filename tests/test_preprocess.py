@@ -177,7 +177,8 @@ def test_the_pipeline_is_faithful_to_mnist() -> None:
     assert np.median(own_distance) < 0.6 * np.median(between.min(axis=1))
     weights = load_pretrained().weights
     labels = dataset.labels[test_rows]
-    assert np.array_equal(predict_proba(weights, pipeline) >= 0.5, labels == 1)
+    # The bundled model trades a perfect MNIST score for real handwriting: at least 99 %.
+    assert np.mean((predict_proba(weights, pipeline) >= 0.5) == (labels == 1)) >= 0.99
 
 
 def test_canvas_from_image28_is_an_opaque_enlargement() -> None:

@@ -153,3 +153,58 @@ def test_a_new_run_joins_the_history_comparison() -> None:
     at.button(key="train_button").click().run()
     rerun_until(at, lambda at: has_results(at) and at.session_state[RUNS][-1].number == 2)
     assert at.multiselect(key="compare_runs").value == [1, 2]
+
+
+def test_data_controls_start_from_all_clean_data_and_reject_bad_sizes() -> None:
+    at = open_train_page()
+    assert at.number_input(key="train_size").value is None
+    assert at.slider(key="label_noise").value == 0.0
+    assert at.slider(key="input_noise").value == 0.0
+    at.number_input(key="train_size").set_value(5).run()
+    assert any("training images must be 10 to 700" in text for text in texts(at.error))
+    assert at.button(key="train_button").proto.disabled
+    at.number_input(key="train_size").set_value(10).run()
+    at.slider(key="label_noise").set_value(0.2).run()
+    at.slider(key="input_noise").set_value(0.3).run()
+    assert not at.error
+    params = {key: at.query_params[key] for key in at.query_params if key != "lab"}
+    assert params == {"images": "10", "flip": "0.2", "noise": "0.3"}
+    code = next(block.value for block in at.code if "Sequential" in block.value)
+    assert "round(10 * np.mean(y == label))" in code and "rng.normal(0.0, 0.3" in code
+
+
+def test_a_data_exercise_sets_its_controls_and_trains_on_ten_images() -> None:
+    at = open_train_page()
+    at.button(key="exercise_ten_images").click().run()
+    assert at.number_input(key="train_size").value == 10
+    at.number_input(key="epochs").set_value(3).run()
+    at.button(key="train_button").click().run()
+    rerun_until(at, has_results)
+    assert "10 images" in at.session_state[RUNS][-1].label()
+
+
+def test_the_expected_time_is_shown_beside_train_and_a_run_over_the_cap_is_refused() -> None:
+    from model.cost import CostModel
+    from model.limits import Limits
+
+    manager = job_manager()
+    kept, measured = manager.limits, manager.cost
+    # The prior's speed: earlier tests' runs calibrate the pool's model, each test machine its own.
+    manager.cost = CostModel()
+    try:
+        at = open_train_page()
+        assert any(
+            "Expected training time on this server: about" in text for text in texts(at.caption)
+        )
+        at.number_input(key="epochs").set_value(1000).run()
+        at.number_input(key="batch_size").set_value(1).run()
+        assert any("costs the most" in text for text in texts(at.warning)), texts(at.warning)
+        manager.limits = Limits(max_run_seconds=5.0)
+        at.run()
+        problem = " ".join(texts(at.error))
+        assert "one run may use at most about 5 s" in problem and "raise Batch size" in problem
+        assert at.button(key="train_button").proto.disabled
+    finally:
+        manager.limits, manager.cost = kept, measured
+    at.run()
+    assert not at.error and not at.button(key="train_button").proto.disabled

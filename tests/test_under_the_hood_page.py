@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import math
 import subprocess
 import sys
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from model.augment import AUGMENTED_COPIES
 from model.config import TrainConfig, describe
 from model.data import load_splits
 from model.forward import NetworkWeights, predict_proba
@@ -134,5 +136,10 @@ def test_rendering_the_page_does_not_import_tensorflow() -> None:
 def test_augmented_training_counts_the_varied_copies() -> None:
     at = open_page(**{SESSION_MODEL: own_model(TrainConfig(augment=True, epochs=10))})
     text = page_text(at)
-    assert "all 3,500 training images (700 originals, each with 4 varied copies)" in text
-    assert "110 batches, so 10 epochs make 1,100 steps" in text
+    images = 700 * (1 + AUGMENTED_COPIES)
+    batches = math.ceil(images / 32)
+    assert (
+        f"all {images:,} training images (700 originals, each with {AUGMENTED_COPIES} varied copies)"
+        in text
+    )
+    assert f"{batches} batches, so 10 epochs make {10 * batches:,} steps" in text

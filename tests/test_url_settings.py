@@ -15,10 +15,14 @@ from model.config import (
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
     MAX_HIDDEN_LAYERS,
+    MAX_INPUT_NOISE,
+    MAX_LABEL_NOISE,
     MAX_LEARNING_RATE,
     MAX_SEED,
+    MAX_TRAIN_SIZE,
     MAX_UNITS,
     MIN_LEARNING_RATE,
+    MIN_TRAIN_SIZE,
     OPTIMIZERS,
     TrainConfig,
 )
@@ -55,6 +59,9 @@ def random_config(rng: random.Random) -> TrainConfig:
         dataset=rng.choice(DATASETS),
         augment=rng.random() < 0.5,
         shuffle=rng.random() < 0.5,
+        train_size=rng.choice([None, rng.randint(MIN_TRAIN_SIZE, MAX_TRAIN_SIZE)]),
+        label_noise=rng.choice([0.0, rng.uniform(0.0, MAX_LABEL_NOISE)]),
+        input_noise=rng.choice([0.0, rng.uniform(0.0, MAX_INPUT_NOISE)]),
     )
 
 
@@ -198,3 +205,36 @@ def test_share_url_replaces_the_pages_query() -> None:
     assert url == "https://lab.example/train?epochs=5&hide=seed"
     assert share_url("http://localhost:8501/train", DEFAULTS) == "http://localhost:8501/train"
     assert decode_query(url.split("?", 1)[1]) == (config, {SEED}, [])
+
+
+def test_data_settings_have_short_keys_and_stay_out_of_default_links() -> None:
+    assert settings_query(DEFAULTS) == ""
+    config = TrainConfig(train_size=10, label_noise=0.33, input_noise=0.2)
+    assert settings_query(config) == "images=10&flip=0.33&noise=0.2"
+    assert decode_query("images=10&flip=0.33&noise=0.2").config == config
+    assert decode_query("images=all").config == DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("images=5", "training images must be 10 to 700"),
+        ("images=701", "training images must be 10 to 700"),
+        ("images=ten", "not a whole number"),
+        ("flip=0.5", "label noise must be between 0 and 0.4"),
+        ("flip=-0.1", "label noise must be between 0 and 0.4"),
+        ("noise=0.9", "input noise must be between 0 and 0.5"),
+        ("noise=nan", "not a finite number"),
+    ],
+)
+def test_bad_data_settings_fall_back_with_a_notice(query: str, message: str) -> None:
+    decoded = decode_query(query)
+    assert decoded.config == DEFAULTS
+    assert len(decoded.notices) == 1 and message in decoded.notices[0]
+    assert "kept the default" in decoded.notices[0]
+
+
+def test_data_controls_can_be_hidden() -> None:
+    decoded = decode_query("flip=0.2&hide=flip,images,noise")
+    assert decoded.config.label_noise == 0.2
+    assert decoded.hidden == {"label_noise", "train_size", "input_noise"}

@@ -32,23 +32,22 @@ UNKNOWN_LAB_MESSAGE = (
     "so here is a fresh lab. A resume code on the My lab page opens a lab you saved."
 )
 
-# Behind a proxy every learner has the proxy's address: the header that carries theirs
-# (e.g. X-Forwarded-For), trusted only when the operator names it.
-CLIENT_IP_HEADER_ENV = "ZOL_CLIENT_IP_HEADER"
+# Behind a proxy every learner has the proxy's address: with this set to 1, the first address
+# of the X-Forwarded-For header counts instead (only safe when the proxy always sets it).
+TRUST_FORWARDED_ENV = "ZOL_TRUST_FORWARDED_FOR"
+FORWARDED_HEADER = "X-Forwarded-For"
 
 Result = TypeVar("Result")
 
 
-def client_address() -> str:
-    """The learner's network address, for limits per client; "unknown" when there is none."""
-    header = os.environ.get(CLIENT_IP_HEADER_ENV)
-    if header:
-        forwarded = st.context.headers.get(header)
+def client_address() -> str | None:
+    """The learner's computer as the server sees it, for limits per address; None if unknown."""
+    if os.environ.get(TRUST_FORWARDED_ENV) == "1":
+        forwarded = st.context.headers.get(FORWARDED_HEADER)
         if isinstance(forwarded, str) and forwarded.strip():
-            # The left-most entry is the original client; proxies append their own.
             return forwarded.split(",")[0].strip()[:128]
     address = st.context.ip_address
-    return address if isinstance(address, str) and address else "unknown"
+    return address if isinstance(address, str) and address else None
 
 
 @dataclass(frozen=True)

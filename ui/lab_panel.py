@@ -56,7 +56,7 @@ def render_open_by_code() -> None:
         submitted = st.form_submit_button("Open this lab", icon=":material/login:")
     if not submitted or not typed.strip():
         return
-    client = client_address()
+    client = client_address() or "unknown"
     found = guarded(lambda engine: lab_store.open_by_code(engine, typed, client), None)
     if found is None:
         return

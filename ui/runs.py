@@ -11,7 +11,16 @@ from model.config import OPTIMIZER_LABELS, TrainConfig, describe
 from model.data import DatasetUnavailable
 from model.evaluation import Predictions, predict_test
 from model.forward import NetworkWeights
-from model.jobs import DATASET_ERROR, FAILED, QUEUED, STOPPED, JobManager, JobRequest, JobView
+from model.jobs import (
+    DATASET_ERROR,
+    FAILED,
+    QUEUED,
+    STOPPED,
+    JobManager,
+    JobRefused,
+    JobRequest,
+    JobView,
+)
 from model.training import EpochLog
 from store import labs as lab_store
 from store import runs as run_store
@@ -66,10 +75,18 @@ class Run:
 
     def label(self) -> str:
         units = "-".join(str(count) for count in self.config.hidden_units)
+        data = []
+        if self.config.train_size is not None:
+            data.append(f"{self.config.train_size} images")
+        if self.config.label_noise > 0:
+            data.append(f"{self.config.label_noise:.0%} labels flipped")
+        if self.config.input_noise > 0:
+            data.append(f"pixel noise {self.config.input_noise:g}")
         return (
             f"Run {self.number}: {units} {self.config.activation}, "
             f"lr {self.config.learning_rate:g}, batch {self.config.batch_size}, "
             f"{OPTIMIZER_LABELS[self.config.optimizer]}, seed {self.config.seed}"
+            + "".join(f", {part}" for part in data)
         )
 
     def drop_heavy_parts(self) -> None:
@@ -192,8 +209,11 @@ def latest_run() -> Run | None:
 # -- starting, stopping and following jobs ----------------------------------------------
 
 
-def start_run(config: TrainConfig) -> str | None:
-    """Queue a new run; the reason it cannot be started (the lab is full), or None."""
+def start_run(config: TrainConfig, client: str | None = None) -> str | None:
+    """Queue a new run; the reason it cannot start (a cap, or the lab is full), or None."""
+    problem = job_manager().admission_problem(config, client)
+    if problem is not None:
+        return problem
     lab = current_lab()
     stored = None
     if lab is not None:
@@ -206,7 +226,15 @@ def start_run(config: TrainConfig) -> str | None:
     number = stored.number if stored is not None else max((r.number for r in runs()), default=0) + 1
     run = Run(number=number, config=config, run_id=None if stored is None else stored.id)
     runs().append(run)
-    run.job_id = job_manager().submit(JobRequest(config, tag=run.run_id), _owner())
+    try:
+        run.job_id = job_manager().submit(
+            JobRequest(config, tag=run.run_id), _owner(), client=client
+        )
+    except JobRefused as refused:  # a cap reached since the check above
+        runs().remove(run)
+        if lab is not None and run.run_id is not None:
+            guarded(lambda engine: run_store.delete_runs(engine, lab.id, [run.run_id]), None)
+        return str(refused)
     _remember_active(run.run_id)
     return None
 
@@ -239,10 +267,11 @@ def continue_problem(config: TrainConfig) -> str | None:
     return None
 
 
-def continue_run(config: TrainConfig) -> None:
+def continue_run(config: TrainConfig, client: str | None = None) -> str | None:
+    """Train the latest run's weights further; the reason a cap refuses it, or None."""
     run = latest_run()
     if run is None or continue_problem(config) is not None:
-        return
+        return None
     same_optimizer = config.optimizer == run.config.optimizer
     request = JobRequest(
         config,
@@ -251,18 +280,31 @@ def continue_run(config: TrainConfig) -> None:
         optimizer_state=run.optimizer_state if same_optimizer else None,
         tag=run.run_id,
     )
+    lab = st.session_state.get(LAB)
+
+    def store_status(status: str, message: str | None, settings: TrainConfig) -> None:
+        if lab is not None and run.run_id is not None:
+            guarded(
+                lambda engine: run_store.set_status(
+                    engine, lab.id, run.run_id, status, message, config=settings
+                ),
+                None,
+            )
+
+    # Stored before the job exists, so that the job's own records always come after it.
+    store_status(QUEUED, None, config)
+    try:
+        job_id = job_manager().submit(request, _owner(), client=client)
+    except JobRefused as refused:
+        store_status(run.status, run.message, run.config)
+        return str(refused)
     run.config = config
     run.earlier_epochs = len(run.history)
     run.status = QUEUED
     run.message = None
-    lab = st.session_state.get(LAB)
-    if lab is not None and run.run_id is not None:
-        guarded(
-            lambda engine: run_store.set_status(engine, lab.id, run.run_id, QUEUED, config=config),
-            None,
-        )
-    run.job_id = job_manager().submit(request, _owner())
+    run.job_id = job_id
     _remember_active(run.run_id)
+    return None
 
 
 def stop_run() -> None:

@@ -14,9 +14,9 @@ from model.url_settings import (
     page_url,
     share_url,
 )
+from ui.controls import LAYERS_KEY, UNITS_KEYS
 from ui.lab import LAB_PARAM, url_params_with_lab
 from ui.runs import Run
-from ui.training import LAYERS_KEY, UNITS_KEYS
 
 # The settings in force for this session: first from the link it was opened with, then the
 # learner's latest valid choice, so leaving the page and coming back keeps the setup.
@@ -36,6 +36,9 @@ CONTROL_LABELS = {
     "dataset": "Dataset",
     "augment": "Augmentation",
     "shuffle": "Shuffling",
+    "train_size": "Training images",
+    "label_noise": "Training labels flipped",
+    "input_noise": "Pixel noise",
 }
 WIDGET_KEYS = (*CONTROLS, LAYERS_KEY, *UNITS_KEYS)
 

@@ -1,51 +1,25 @@
-"""The Train page's widgets and views: the settings controls, live curves, results and run history."""
+"""The Train page's views: live curves and progress, results and the run history."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model.config import (
-    ACTIVATIONS,
-    DATASETS,
-    LOSS_LABELS,
-    MAX_HIDDEN_LAYERS,
-    MAX_LEARNING_RATE,
-    MAX_UNITS,
-    MIN_HIDDEN_LAYERS,
-    MIN_LEARNING_RATE,
-    MIN_UNITS,
-    OPTIMIZER_LABELS,
-    OPTIMIZERS,
-    ConfigError,
-    TrainConfig,
-    layer_sizes,
-    parameter_counts,
-)
+from model.config import TrainConfig, layer_sizes, parameter_counts
 from model.evaluation import Predictions, closest_calls, misclassified
 from model.jobs import QUEUED, JobView
+from model.limits import format_duration
 from model.training import EpochLog
+from ui.explain import show_training_hidden_space
 from ui.plots import line_chart
-from ui.runs import (
-    DATASET_FALLBACK,
-    Run,
-    job_manager,
-    latest_run,
-    runs,
-    sync,
-)
+from ui.runs import Run, job_manager, latest_run, runs, sync
 
 # How often the live view polls the job: fast enough to look smooth, slow enough to stay cheap.
 POLL_SECONDS = 0.4
 # A queued job only moves up the queue: with a class of thirty, most sessions wait, and each
 # poll is a rerun on the server and a redraw in the browser.
 QUEUED_POLL_SECONDS = 2.0
-LEARNING_RATE_STEPS_PER_DECADE = 3
-DATASET_LABELS = {"bundled": "Bundled (1,000 images)", "mnist": "Full MNIST 0s and 1s (~14,800)"}
-ACTIVATION_LABELS = {"sigmoid": "sigmoid", "relu": "ReLU", "tanh": "tanh"}
 METRIC_LABELS = {
     "loss": "training loss",
     "val_loss": "validation loss",
@@ -56,140 +30,6 @@ GALLERY_ZOOM = 4
 # The run-history chart's selection, and the runs it has offered so far (new ones join it).
 COMPARE_KEY = "compare_runs"
 COMPARE_OFFERED = "compare_offered"
-# Widget keys that are not TrainConfig fields: the number of hidden layers and each one's units.
-LAYERS_KEY = "layers"
-UNITS_KEYS = tuple(f"units_{index}" for index in range(1, MAX_HIDDEN_LAYERS + 1))
-DEFAULT_EXTRA_UNITS = 10
-
-
-# -- the controls -------------------------------------------------------------------------
-
-
-def learning_rate_options(current: float) -> list[float]:
-    """A log-spaced grid from the smallest to the largest rate, plus the current value."""
-    decades = round(math.log10(MAX_LEARNING_RATE / MIN_LEARNING_RATE))
-    steps = decades * LEARNING_RATE_STEPS_PER_DECADE
-    grid = {
-        float(f"{MIN_LEARNING_RATE * 10 ** (step / LEARNING_RATE_STEPS_PER_DECADE):.1g}")
-        for step in range(steps + 1)
-    }
-    return sorted(grid | {current})
-
-
-def render_controls(
-    defaults: TrainConfig, hidden: frozenset[str] = frozenset()
-) -> TrainConfig | str:
-    """The settings widgets, seeded from `defaults`; returns the chosen config or what is wrong.
-
-    Widget keys are the TrainConfig field names (plus `layers` and `units_1..3`, which
-    `hidden_units` stands for), and a control named in `hidden` is not shown: its value
-    stays the one in `defaults`.
-    """
-    if st.session_state.pop(DATASET_FALLBACK, False):
-        st.session_state["dataset"] = "bundled"
-    values: dict[str, object] = {}
-
-    def shown(name: str) -> bool:
-        if name == LAYERS_KEY or name in UNITS_KEYS:
-            return name not in hidden and "hidden_units" not in hidden
-        return name not in hidden
-
-    network, fitting = st.columns(2)
-    with network:
-        st.markdown("**Network**")
-        layers = len(defaults.hidden_units)
-        if shown(LAYERS_KEY):
-            layers = st.slider(
-                "Hidden layers", MIN_HIDDEN_LAYERS, MAX_HIDDEN_LAYERS, layers, key=LAYERS_KEY
-            )
-        units = []
-        for index in range(layers):
-            key = UNITS_KEYS[index]
-            default = (
-                defaults.hidden_units[index]
-                if index < len(defaults.hidden_units)
-                else DEFAULT_EXTRA_UNITS
-            )
-            if shown(key):
-                default = st.slider(
-                    f"Units in hidden layer {index + 1}", MIN_UNITS, MAX_UNITS, default, key=key
-                )
-            units.append(default)
-        values["hidden_units"] = tuple(units)
-        if shown("activation"):
-            values["activation"] = st.segmented_control(
-                "Activation of the hidden layers",
-                ACTIVATIONS,
-                default=defaults.activation,
-                format_func=ACTIVATION_LABELS.get,
-                required=True,
-                key="activation",
-            )
-        if shown("loss"):
-            values["loss"] = st.radio(
-                "Loss",
-                list(LOSS_LABELS),
-                index=list(LOSS_LABELS).index(defaults.loss),
-                format_func=LOSS_LABELS.get,
-                horizontal=True,
-                key="loss",
-            )
-        if shown("dataset"):
-            values["dataset"] = st.radio(
-                "Dataset",
-                DATASETS,
-                index=DATASETS.index(defaults.dataset),
-                format_func=DATASET_LABELS.get,
-                horizontal=True,
-                key="dataset",
-            )
-    with fitting:
-        st.markdown("**Fit**")
-        if shown("epochs"):
-            values["epochs"] = st.number_input(
-                "Epochs", value=defaults.epochs, step=1, key="epochs"
-            )
-        if shown("learning_rate"):
-            values["learning_rate"] = st.select_slider(
-                "Learning rate",
-                learning_rate_options(defaults.learning_rate),
-                value=defaults.learning_rate,
-                format_func=lambda rate: f"{rate:g}",
-                key="learning_rate",
-            )
-        if shown("batch_size"):
-            values["batch_size"] = st.number_input(
-                "Batch size",
-                value=defaults.batch_size,
-                step=1,
-                help="Images per training step; the training split's size or more is one full batch.",
-                key="batch_size",
-            )
-        if shown("optimizer"):
-            values["optimizer"] = st.radio(
-                "Optimizer",
-                OPTIMIZERS,
-                index=OPTIMIZERS.index(defaults.optimizer),
-                format_func=OPTIMIZER_LABELS.get,
-                horizontal=True,
-                key="optimizer",
-            )
-        if shown("seed"):
-            values["seed"] = st.number_input("Random seed", value=defaults.seed, step=1, key="seed")
-        if shown("shuffle"):
-            values["shuffle"] = st.checkbox(
-                "Shuffle the images every epoch", value=defaults.shuffle, key="shuffle"
-            )
-        if shown("augment"):
-            values["augment"] = st.checkbox(
-                "Also train on shifted, rotated and thickened copies (slower)",
-                value=defaults.augment,
-                key="augment",
-            )
-    try:
-        return defaults.with_changes(**values)
-    except ConfigError as error:
-        return f"Please fix these settings: {error}."
 
 
 # -- the views ----------------------------------------------------------------------------
@@ -220,10 +60,16 @@ def render_progress(run: Run, view: JobView) -> None:
         )
         return
     if view.state == QUEUED:
-        st.info(
-            f"Waiting for a free training process: you are number {view.position} in the queue.",
-            icon=":material/hourglass_top:",
-        )
+        wait = "" if view.estimated_wait is None else f", {format_duration(view.estimated_wait)}"
+        place = f"you are number {view.position} in the queue{wait}"
+        if view.preempted:
+            text = (
+                f"Paused after {run.earlier_epochs + view.epochs_done} epochs so that shorter "
+                f"runs can go first; it goes on by itself ({place})."
+            )
+        else:
+            text = f"Waiting for a free training process: {place}."
+        st.info(text, icon=":material/hourglass_top:")
         return
     done, total = view.epochs_done, view.epochs_total
     eta = "" if view.eta is None else f" · about {view.eta:.0f} s left"
@@ -252,6 +98,7 @@ def live_view() -> None:
             st.rerun()
         render_progress(run, view)
         render_curves(run.history)
+        show_training_hidden_space(run.result_weights)
 
     poll()
 

@@ -1,0 +1,100 @@
+"""How long a run takes on this server: steps per epoch × a step's cost, calibrated as workers train."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from model.augment import AUGMENTED_COPIES
+from model.config import TrainConfig, parameter_counts
+
+# Training images per dataset (70 % of 1,000 and of about 14,780), until a worker reports them.
+TRAIN_IMAGES = {"bundled": 700, "mnist": 10346}
+# The prior, from the plain (not yet XLA-compiled) graph on this project's 2-core machine:
+# a step's fixed cost, its cost per layer, and per multiply-add of the forward and backward pass.
+PRIOR_STEP_SECONDS = 1.0e-4
+PRIOR_LAYER_STEP_SECONDS = 5.0e-5
+PRIOR_MAC_SECONDS = 7.6e-11
+# Validation and the loop's Python, once an epoch.
+PRIOR_EPOCH_SECONDS = 1.0e-3
+# Building a fresh network shape's model and tracing its epoch graph, once a run.
+START_SECONDS = 1.0
+# Weight of the newest measurement in the running averages.
+SMOOTHING = 0.3
+# How far the measured shapes may move the prior for the others: a few shapes on a busy
+# machine say little about a very different one.
+FACTOR_RANGE = (0.25, 4.0)
+# Forward pass, then gradients for the inputs and for the weights: three products per weight.
+MACS_PER_WEIGHT = 3
+
+
+def train_images(config: TrainConfig) -> int:
+    """How many images one epoch trains on: the sample asked for (or all), with their copies."""
+    originals = TRAIN_IMAGES[config.dataset]
+    if config.train_size is not None:
+        originals = min(originals, config.train_size)
+    copies = 1 + AUGMENTED_COPIES if config.augment else 1
+    return originals * copies
+
+
+def steps_per_epoch(config: TrainConfig, images: int | None = None) -> int:
+    images = train_images(config) if images is None else images
+    return math.ceil(images / min(config.batch_size, images))
+
+
+def prior_epoch_seconds(config: TrainConfig, images: int | None = None) -> float:
+    """One epoch's seconds before anything was measured on this server."""
+    images = train_images(config) if images is None else images
+    batch = min(config.batch_size, images)
+    weights = sum(parameter_counts(config))
+    step = (
+        PRIOR_STEP_SECONDS
+        + PRIOR_LAYER_STEP_SECONDS * (len(config.hidden_units) + 1)
+        + PRIOR_MAC_SECONDS * MACS_PER_WEIGHT * batch * weights
+    )
+    return steps_per_epoch(config, images) * step + PRIOR_EPOCH_SECONDS
+
+
+def _smoothed(old: float | None, new: float) -> float:
+    return new if old is None else (1 - SMOOTHING) * old + SMOOTHING * new
+
+
+def cost_key(config: TrainConfig) -> tuple:
+    """What an epoch's cost depends on: the network, the batch and the training set's size."""
+    return (
+        config.hidden_units,
+        config.activation,
+        config.loss,
+        config.optimizer,
+        config.batch_size,
+        config.dataset,
+        config.augment,
+    )
+
+
+@dataclass
+class CostModel:
+    """Epoch seconds measured per network shape; a shape not measured yet gets the prior times
+    how much faster or slower than the prior this server has been on the shapes it measured."""
+
+    factor: float = 1.0
+    measured: dict[tuple, float] = field(default_factory=dict)
+
+    def observe(self, config: TrainConfig, seconds: float) -> None:
+        """One epoch of `config` took `seconds` of a worker's time (not its first of a slice)."""
+        if not math.isfinite(seconds) or seconds <= 0:
+            return
+        key = cost_key(config)
+        self.measured[key] = _smoothed(self.measured.get(key), seconds)
+        ratio = seconds / prior_epoch_seconds(config)
+        low, high = FACTOR_RANGE
+        self.factor = min(high, max(low, _smoothed(self.factor, ratio)))
+
+    def epoch_seconds(self, config: TrainConfig) -> float:
+        measured = self.measured.get(cost_key(config))
+        return measured if measured is not None else prior_epoch_seconds(config) * self.factor
+
+    def run_seconds(self, config: TrainConfig, epochs: int | None = None) -> float:
+        """A run of `epochs` (the config's by default) from submit to its last epoch, alone."""
+        epochs = config.epochs if epochs is None else epochs
+        return START_SECONDS + epochs * self.epoch_seconds(config)

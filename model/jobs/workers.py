@@ -1,0 +1,267 @@
+"""The worker process: import TensorFlow once, then train slice after slice of the jobs it is sent."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+import sys
+import time
+import traceback
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from model.config import TrainConfig
+from model.data import DatasetUnavailable, Splits
+from model.engine import CACHED_ENGINES
+from model.epochs import EpochLog
+from model.forward import NetworkWeights
+from model.jobs.api import DATASET_ERROR, TRAINING_ERROR, JobRequest, JobResult, shape_key
+
+# Tiny matrices: one thread per worker beats several threads fighting over two cores.
+DEFAULT_TF_THREADS = 1
+# The worker sends metrics at least this often, and weights (tens to hundreds of kB) less often.
+METRICS_INTERVAL_SECONDS = 0.1
+WEIGHTS_INTERVAL_SECONDS = 0.3
+# The manager sends a queued job the moment it reads a result; a worker waits this long for
+# one before it starts compiling for a repeat run (seconds of XLA a queued job would wait for).
+NEXT_JOB_WAIT_SECONDS = 0.5
+# Workers yield the CPU to the server: on two cores a page view or a Stop click must not wait
+# behind training, and a worker importing TensorFlow must not slow the first page down.
+WORKER_NICENESS = 10
+# Augmented training sets a worker keeps (seconds of Pillow each): a preempted augmented
+# run resumes without drawing its copies again.
+CACHED_AUGMENTED = 2
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Train `request` until it ends or the manager asks for the worker back (`pause`).
+
+    `xla` pins the graph the job started on (None: the best this worker has).
+    """
+
+    job_id: int
+    request: JobRequest
+    xla: bool | None = None
+
+
+@dataclass(frozen=True)
+class Paused:
+    """Where a preempted job stands: enough to go on exactly, on this worker or another."""
+
+    weights: NetworkWeights
+    optimizer_state: list[np.ndarray] | None
+    logs: list[EpochLog]
+    seconds: list[float]
+    xla: bool
+
+
+class _Data:
+    """The worker's datasets, and the changed training sets (augmented, sampled, noisy) of its
+    latest runs."""
+
+    def __init__(self) -> None:
+        self.splits: dict[str, Splits] = {}
+        self.augmented: OrderedDict[tuple, Splits] = OrderedDict()
+
+    def for_config(self, config: TrainConfig) -> Splits:
+        from model.data import load_splits
+        from model.training import prepare_splits
+
+        if config.dataset not in self.splits:
+            self.splits[config.dataset] = load_splits(config.dataset)
+        splits = self.splits[config.dataset]
+        changes = (config.augment, config.train_size, config.label_noise, config.input_noise)
+        if changes == (False, None, 0.0, 0.0):
+            return splits
+        # Every change is seeded by the run's seed: the same settings make the same images.
+        key = (config.dataset, config.seed, *changes)
+        if key not in self.augmented:
+            self.augmented[key] = prepare_splits(config, splits)
+            while len(self.augmented) > CACHED_AUGMENTED:
+                self.augmented.popitem(last=False)
+        self.augmented.move_to_end(key)
+        return self.augmented[key]
+
+
+def worker_main(connection: Connection, cancel: Any, pause: Any, tf_threads: int) -> None:
+    """A worker's life: import TensorFlow once, warm up, then train slice after slice."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+    # TensorFlow's start-up notices would otherwise fill the server's log once per worker.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # oneDNN's OpenMP pool would otherwise start a thread per core in every worker.
+    os.environ.setdefault("OMP_NUM_THREADS", str(tf_threads))
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(tf_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(tf_threads)
+    code = 1
+    try:
+        _serve_forever(connection, cancel, pause)
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        # Tearing TensorFlow down with the interpreter takes seconds, more on a busy machine:
+        # a stopping server must not wait for it (nor kill the worker for taking too long).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
+    data = _Data()
+    shapes: deque[tuple] = deque(maxlen=CACHED_ENGINES)
+    _warm_up(data)
+    # The manager closing its end while this worker sends means the server is stopping.
+    with contextlib.suppress(OSError):
+        connection.send(("ready", ()))
+        while True:
+            try:
+                message = connection.recv()
+            except EOFError:
+                return
+            if message is None:
+                return
+            _serve(message, connection, cancel, pause, data)
+            key = shape_key(message.request.config)
+            if key not in shapes:
+                shapes.append(key)
+            # Compile only while nothing waits: a queued job should not wait for XLA, nor a
+            # stopping server (it asks every worker to pause) for the seconds it takes.
+            if not connection.poll(NEXT_JOB_WAIT_SECONDS) and not pause.is_set():
+                _compile_idle()
+            # A full collection and trim takes 0.3-0.5 s, growing with the worker's age: between
+            # queued jobs Python's own collector does, and it waits for an idle moment.
+            if not connection.poll():
+                _release_memory()
+            connection.send(("ready", tuple(shapes)))
+
+
+def _serve(message: Slice, connection: Connection, cancel: Any, pause: Any, data: _Data) -> None:
+    job_id = message.job_id
+    try:
+        connection.send(_run_slice(message, connection, cancel, pause, data))
+    except DatasetUnavailable as error:
+        connection.send(("error", job_id, str(error), DATASET_ERROR))
+    except OSError:
+        raise
+    except Exception as error:
+        detail = "".join(traceback.format_exception_only(error)).strip()
+        connection.send(("error", job_id, f"Training failed: {detail}", TRAINING_ERROR))
+
+
+def _release_memory() -> None:
+    """Hand the freed parts of a finished job's graphs back to the system, not just to malloc."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _compile_idle() -> None:
+    from model.engine import compile_latest_engine
+
+    try:
+        compile_latest_engine()
+    except Exception:  # XLA missing or failing only leaves the slower graph in use
+        traceback.print_exc()
+
+
+def _warm_up(data: _Data) -> None:
+    """Train a one-unit network for one epoch so Keras, the optimizer and tf.function are loaded.
+
+    Its shape is unlike any a learner picks first, so it does not stand in for their run's tracing.
+    """
+    from model.training import train
+
+    config = TrainConfig(hidden_units=(1,), epochs=1, batch_size=64)
+    train(config, data.for_config(config))
+    _compile_idle()
+
+
+def _run_slice(
+    message: Slice, connection: Connection, cancel: Any, pause: Any, data: _Data
+) -> tuple:
+    """Train until the job ends ("result") or the manager wants the worker back ("paused").
+
+    Progress messages carry each epoch's seconds (its graph call's, shared out): the manager's
+    cost model learns from them.
+    """
+    from model.training import train
+
+    job_id, request = message.job_id, message.request
+    config = request.config
+    splits = data.for_config(config)
+    last_epoch = request.first_epoch + config.epochs - 1
+    pending: list[EpochLog] = []
+    pending_seconds: list[float] = []
+    sent_at = {"metrics": 0.0, "weights": 0.0}
+    # Seconds an epoch of the latest graph call took.
+    pace = [0.0]
+
+    def on_call(epochs: int, seconds: float) -> None:
+        pace[0] = seconds / epochs
+
+    def on_epoch(log: EpochLog, weights: NetworkWeights) -> None:
+        now = time.monotonic()
+        pending.append(log)
+        pending_seconds.append(pace[0])
+        final = log.epoch == last_epoch
+        if final or now - sent_at["metrics"] >= METRICS_INTERVAL_SECONDS:
+            send_weights = final or now - sent_at["weights"] >= WEIGHTS_INTERVAL_SECONDS
+            connection.send(
+                (
+                    "progress",
+                    job_id,
+                    list(pending),
+                    weights if send_weights else None,
+                    list(pending_seconds),
+                )
+            )
+            pending.clear()
+            pending_seconds.clear()
+            sent_at["metrics"] = now
+            if send_weights:
+                sent_at["weights"] = now
+
+    result = train(
+        config,
+        splits,
+        initial=request.initial,
+        first_epoch=request.first_epoch,
+        on_epoch=on_epoch,
+        should_stop=cancel.is_set,
+        optimizer_state=request.optimizer_state,
+        export_keras=True,
+        should_pause=pause.is_set,
+        xla=message.xla,
+        prepared=True,
+        on_call=on_call,
+    )
+    if result.paused:
+        state = Paused(
+            result.weights, result.optimizer_state, list(pending), list(pending_seconds), result.xla
+        )
+        return ("paused", job_id, state)
+    return (
+        "result",
+        job_id,
+        JobResult(
+            config=config,
+            weights=result.weights,
+            history=tuple(result.history),
+            stopped=result.stopped,
+            diverged=result.diverged,
+            optimizer_state=result.optimizer_state,
+            keras_file=result.keras_file,
+            test=splits.test,
+        ),
+        result.xla,
+    )

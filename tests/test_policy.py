@@ -1,0 +1,134 @@
+"""The scheduling policy with a fake clock: least attained service, slices, starvation, waits."""
+
+from __future__ import annotations
+
+import itertools
+
+from model.jobs.policy import (
+    SLICE_SECONDS,
+    STARVATION_SECONDS,
+    Slot,
+    Waiting,
+    estimate_waits,
+    queue_order,
+    schedule,
+)
+
+SHAPE = ("a",)
+OTHER = ("b",)
+
+
+def waiting(job_id: int, service: float = 0.0, at: float = 0.0, **changes) -> Waiting:
+    fields = {"waiting_since": at, "shape": SHAPE, "work_left": 100.0} | changes
+    return Waiting(job_id, service, at, **fields)
+
+
+def running(worker_id: int, job_id: int, service: float, started: float, **changes) -> Slot:
+    fields = {"work_left": 100.0} | changes
+    return Slot(worker_id, job_id=job_id, service=service, slice_started=started, **fields)
+
+
+def test_free_workers_take_the_least_trained_jobs_first() -> None:
+    jobs = [waiting(1, service=50.0), waiting(2, service=0.0, at=5.0), waiting(3, at=1.0)]
+    plan = schedule(jobs, [Slot(10), Slot(11)], now=10.0)
+    assert [job_id for job_id, _ in plan.assign] == [3, 2]
+    assert plan.preempt == ()
+
+
+def test_a_free_worker_that_traced_the_shape_or_last_ran_the_job_is_preferred() -> None:
+    slots = [Slot(1, shapes=(OTHER,)), Slot(2, shapes=(SHAPE,)), Slot(3)]
+    assert schedule([waiting(7)], slots, now=0.0).assign == ((7, 2),)
+    assert schedule([waiting(7, last_worker=3)], slots, now=0.0).assign == ((7, 3),)
+
+
+def test_a_short_job_arriving_behind_long_ones_preempts_the_most_trained_after_its_slice() -> None:
+    slots = [
+        running(1, 100, service=300.0, started=9.0),
+        running(2, 101, service=20.0, started=0.0),
+    ]
+    new = waiting(5, at=10.0)
+    # Worker 1's slice began 1 s ago: not yet; worker 2's is over, so it is the one paused.
+    plan = schedule([new], slots, now=10.0)
+    assert plan.preempt == (2,) and plan.assign == ()
+    # Once both slices are over, the job with the most service is the one paused.
+    later = schedule([new], slots, now=9.0 + SLICE_SECONDS)
+    assert later.preempt == (1,)
+
+
+def test_nothing_is_preempted_for_a_job_that_has_had_more_or_when_nothing_waits() -> None:
+    slots = [running(1, 100, service=5.0, started=0.0)]
+    assert schedule([waiting(2, service=50.0, at=0.0)], slots, now=10.0).preempt == ()
+    assert schedule([], slots, now=1000.0).preempt == ()
+
+
+def test_the_plan_says_when_to_look_again() -> None:
+    slots = [running(1, 100, service=10.0, started=4.0)]
+    plan = schedule([waiting(2, at=4.5)], slots, now=5.0)
+    assert plan.preempt == () and plan.wake_at == 4.0 + SLICE_SECONDS
+
+
+def test_a_job_about_to_finish_is_left_to_finish() -> None:
+    slots = [running(1, 100, service=10.0, started=0.0, work_left=SLICE_SECONDS / 2)]
+    plan = schedule([waiting(2, at=0.0)], slots, now=5.0)
+    assert plan.preempt == ()
+
+
+def test_a_worker_already_pausing_is_counted_for_the_first_waiting_job() -> None:
+    slots = [
+        running(1, 100, service=50.0, started=0.0, pausing=True),
+        running(2, 101, service=40.0, started=0.0),
+    ]
+    assert schedule([waiting(3, at=9.0)], slots, now=10.0).preempt == ()
+    two = schedule([waiting(3, at=9.0), waiting(4, at=9.5)], slots, now=10.0)
+    assert two.preempt == (2,)
+
+
+def test_equal_jobs_share_one_worker_in_turns() -> None:
+    """Two equal long jobs on one worker, played forward with a fake clock."""
+    service = {1: 0.0, 2: 0.0}
+    on_worker, waiting_job, started, now = 1, 2, 0.0, 0.0
+    turns = []
+    while now < 60.0:
+        now += 0.25  # an epoch
+        slot = running(1, on_worker, service[on_worker], started)
+        plan = schedule([waiting(waiting_job, service[waiting_job])], [slot], now)
+        if plan.preempt:
+            service[on_worker] += now - started
+            on_worker, waiting_job, started = waiting_job, on_worker, now
+            turns.append(now)
+    assert abs(service[1] + (now - started if on_worker == 1 else 0) - 30.0) <= SLICE_SECONDS + 0.5
+    gaps = [later - earlier for earlier, later in itertools.pairwise(turns)]
+    assert gaps and all(SLICE_SECONDS <= gap <= SLICE_SECONDS + 0.5 for gap in gaps)
+
+
+def test_a_job_waiting_too_long_goes_first_however_much_it_has_had() -> None:
+    hog = waiting(1, service=500.0, at=0.0)
+    newcomer = waiting(2, service=0.0, at=STARVATION_SECONDS)
+    assert [job.job_id for job in queue_order([hog, newcomer], now=10.0)] == [2, 1]
+    starving_now = STARVATION_SECONDS + 1
+    assert [job.job_id for job in queue_order([hog, newcomer], now=starving_now)] == [1, 2]
+    # It even preempts a job with less service than its own once that one's slice is over.
+    slots = [running(1, 100, service=1.0, started=0.0)]
+    assert schedule([hog], slots, now=starving_now).preempt == (1,)
+
+
+def test_a_cancelled_job_leaves_the_plan() -> None:
+    jobs = [waiting(1, at=0.0), waiting(2, at=1.0)]
+    slots = [running(1, 100, service=50.0, started=0.0)]
+    assert schedule(jobs, slots, now=10.0).preempt == (1,)
+    # Job 1 was cancelled: job 2 alone still gets the worker, and its position moves up.
+    remaining = [job for job in jobs if job.job_id != 1]
+    assert [job.job_id for job in queue_order(remaining, now=10.0)] == [2]
+    assert schedule(remaining, slots, now=10.0).preempt == (1,)
+
+
+def test_estimated_waits_play_the_policy_forward() -> None:
+    slots = [running(1, 100, service=600.0, started=0.0, work_left=900.0)]
+    first, second = waiting(2, at=1.0, work_left=2.0), waiting(3, at=2.0, work_left=2.0)
+    waits = estimate_waits([first, second], slots, now=1.0)
+    # The long job's slice ends at 1.5 s; job 2 runs a slice, then job 3 has had less.
+    assert waits[2] == SLICE_SECONDS - 1.0
+    assert waits[3] == SLICE_SECONDS - 1.0 + SLICE_SECONDS
+    assert estimate_waits([waiting(4, work_left=5.0)], [Slot(1)], now=0.0) == {4: 0.0}
+    # No worker at all (still importing TensorFlow): unknown.
+    assert estimate_waits([waiting(4)], [Slot(1, available=False)], now=0.0) == {4: None}
