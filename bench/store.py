@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ZOL_DATA_DIR", tempfile.mkdtemp(prefix="zol-bench-store-"))
 os.environ.setdefault("ZOL_WORKERS", "1")
+# The Train-page part trains a long run in AppTest: no cap of the server may refuse it.
+os.environ.setdefault("ZOL_MAX_RUN_SECONDS", "86400")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
@@ -187,6 +189,7 @@ def rerun_overhead() -> tuple[float, float, float, float]:
     import ui.runs
     import ui.sidebar
     from model.data import load_bundled, split_indices
+    from ui.runs import RUNS
     from ui.state import SENT_TO_DRAW, SentImage
 
     timer = StoreTimer()
@@ -221,7 +224,12 @@ def rerun_overhead() -> tuple[float, float, float, float]:
     from ui.runs import job_manager
 
     job_manager().wait_until_ready(300)
+    if train.session_state[RUNS][-1].job_id is None:
+        raise RuntimeError(f"the Train page did not start its run: {train.error}")
     train_store, train_total = measure(train)
+    latest = train.session_state[RUNS][-1]
+    if latest.job_id is None:
+        raise RuntimeError(f"the run ended during the measurement: {latest.status} {latest.message}")
     train.button(key="stop_button").click().run()
 
     dataset = load_bundled()
