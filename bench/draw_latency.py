@@ -137,29 +137,7 @@ def time_cold_start() -> float:
         page.set_default_timeout(START_TIMEOUT * 1000)
         port = free_port()
         started = time.perf_counter()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-            ],
-            cwd=PROJECT_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        process = launch("app.py", port)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, process)
@@ -174,9 +152,9 @@ def time_cold_start() -> float:
     return seconds
 
 
-def start_server(script: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
+def launch(script: str, port: int) -> subprocess.Popen:
+    """`streamlit run SCRIPT` on 127.0.0.1:PORT, as the browser tests start it."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -199,6 +177,11 @@ def start_server(script: str) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def start_server(script: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = launch(script, port)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)

@@ -229,7 +229,9 @@ def rerun_overhead() -> tuple[float, float, float, float]:
     train_store, train_total = measure(train)
     latest = train.session_state[RUNS][-1]
     if latest.job_id is None:
-        raise RuntimeError(f"the run ended during the measurement: {latest.status} {latest.message}")
+        raise RuntimeError(
+            f"the run ended during the measurement: {latest.status} {latest.message}"
+        )
     train.button(key="stop_button").click().run()
 
     dataset = load_bundled()
