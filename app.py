@@ -127,10 +127,9 @@ def exit_cleanly_on_sigterm() -> None:
 
 
 def _exit_on_sigterm(_signal: int, _frame: object) -> None:
-    from model.jobs import shutdown_all
-
     # Already done by the lifespan when uvicorn caught the signal first; at once otherwise.
-    shutdown_all()
+    # `os._exit` skips `atexit`, so the training's last checkpoints are written here.
+    stop_training_and_save()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -376,3 +376,15 @@ def test_shutdown_while_a_job_trains_lets_the_worker_exit_by_itself() -> None:
     assert {(view.tag, view.state) for view in recorded} == {("run-c", RUNNING)}
     assert recorded[-1].weights is not None and recorded[-1].epochs_done >= 1
     assert pool.status(job_id).state == FAILED
+
+
+def test_workers_leave_the_servers_process_group_so_only_the_manager_ends_them(manager) -> None:
+    # Ctrl+C in the server's terminal, or a signal to its group, must not end a worker before
+    # the stopping server has saved the job it trains.
+    (pid,) = manager.worker_pids()
+    assert os.getpgid(pid) != os.getpgid(0)
+    os.kill(pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert psutil.Process(pid).status() != "zombie"
+    job_id = manager.submit(JobRequest(SHORT), "a")
+    assert finished(manager, job_id).state == DONE

@@ -69,15 +69,22 @@ def test_a_run_trained_in_one_session_comes_back_in_the_next_with_the_same_lab_i
 
 def test_a_second_tab_of_the_lab_follows_the_training_run_and_gets_its_results() -> None:
     first = open_app("app_pages/train.py")
-    first.number_input(key="epochs").set_value(40).run()
+    # Batches of one: the run is still training when the second tab opens, however fast the
+    # worker is.
+    first.number_input(key="epochs").set_value(1000).run()
+    first.number_input(key="batch_size").set_value(1).run()
     first.slider(key="units_1").set_value(7).run()
     first.button(key="train_button").click().run()
+    rerun_until(first, lambda at: len(at.session_state[RUNS][-1].history) >= 2)
     second = open_app("app_pages/train.py", lab_of(first).id)
     assert second.session_state[RUNS][-1].job_id is not None
-    rerun_until(first, has_results)
+    second.button(key="stop_button").click().run()
     rerun_until(second, has_results)
+    rerun_until(first, has_results)
     assert "lost" not in texts(second.warning)
-    assert len(second.session_state[RUNS][-1].history) == 40
+    epochs = [len(at.session_state[RUNS][-1].history) for at in (first, second)]
+    assert epochs[0] == epochs[1] >= 2
+    assert all("Stopped" in texts(at.info) for at in (first, second))
 
 
 def test_an_unknown_or_forged_lab_id_gets_a_notice_and_a_fresh_lab() -> None:

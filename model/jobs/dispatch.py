@@ -178,17 +178,26 @@ class Dispatcher(JobState):
         job.weights = paused.weights
         job.paused = paused
         job.xla = paused.xla
+        if self._closing:
+            self._park(worker, job)
+            return
         job.service += now - job.slice_started
         job.waiting_since = now
         job.worker = None
         worker.job = None
         worker.pausing = False
-        if self._closing:
-            # Kept as it stands (still "running") for the shutdown to record.
-            self._parked.append(job)
-        else:
-            job.state = QUEUED
-            self._queue[job.job_id] = job
+        job.state = QUEUED
+        self._queue[job.job_id] = job
+        self._changed.notify_all()
+
+    def _park(self, worker: Worker, job: Job) -> None:
+        """Take a job off its worker as it stands (still "running") for the shutdown to record:
+        its last weights are what a restarted server continues from."""
+        job.service += time.monotonic() - job.slice_started
+        job.worker = None
+        worker.job = None
+        worker.pausing = False
+        self._parked.append(job)
         self._changed.notify_all()
 
     def _retire_if_used_up(self, worker: Worker) -> None:
@@ -212,7 +221,10 @@ class Dispatcher(JobState):
                 return
             self._workers.remove(worker)
             worker.connection.close()
-            if worker.job is not None:
+            if worker.job is not None and self._closing:
+                # Kept as it stands (still "running") for the shutdown to record.
+                self._park(worker, worker.job)
+            elif worker.job is not None:
                 code = worker.process.exitcode
                 message = WORKER_DIED_MESSAGE.format(code=code)
                 self._finish(worker.job, FAILED, error=message, kind=WORKER_ERROR)

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import gc
 import os
+import signal
 import sys
 import time
 import traceback
@@ -92,6 +93,7 @@ class _Data:
 
 def worker_main(connection: Connection, cancel: Any, pause: Any, tf_threads: int) -> None:
     """A worker's life: import TensorFlow once, warm up, then train slice after slice."""
+    _leave_the_servers_signals()
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     # TensorFlow's start-up notices would otherwise fill the server's log once per worker.
@@ -114,6 +116,20 @@ def worker_main(connection: Connection, cancel: Any, pause: Any, tf_threads: int
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _leave_the_servers_signals() -> None:
+    """Only the manager ends a worker, so that a stopping server can save the job it trains.
+
+    A signal sent to the server's process group (Ctrl+C in its terminal, `kill` of the group)
+    would otherwise end the workers before the server has asked for their state, and the run
+    would be recorded as failed instead of cut off. Re-importing the server's entry script
+    also installs its SIGTERM handler here: the manager's `terminate()` must still end us.
+    """
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
