@@ -22,6 +22,8 @@ PAGES = (
     ("app_pages/draw.py", "Draw", ":material/draw:"),
     ("app_pages/under_the_hood.py", "Under the hood", ":material/neurology:"),
     ("app_pages/lab.py", "My lab", ":material/inventory_2:"),
+    ("app_pages/classroom.py", "Class", ":material/school:"),
+    ("app_pages/board.py", "Class board", ":material/co_present:"),
 )
 
 # Modules the pages import, and pandas: Streamlit imports it to serialise the canvas's arguments.

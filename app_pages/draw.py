@@ -12,6 +12,7 @@ from model.inference import (
     classify,
 )
 from model.preprocess import preprocess
+from ui.classroom import render_add_to_class
 from ui.drawing import (
     DrawnInput,
     brush_slider,
@@ -96,6 +97,7 @@ def read_and_answer(brush: int, given: DrawnInput | None, crop: bool, centre: bo
         with why:
             show_saliency(active.weights, steps.features)
         render_keep_drawing(steps.network_input)
+        render_add_to_class(steps.network_input)
 
     st.subheader("Inside the network")
     st.markdown(

@@ -58,6 +58,11 @@ st.page_link(
     "app_pages/draw.py", label="Draw: test it with your own 0 or 1", icon=":material/draw:"
 )
 st.page_link(
+    "app_pages/classroom.py",
+    label="Class: start a class for the projector, or join your teacher's",
+    icon=":material/school:",
+)
+st.page_link(
     "app_pages/under_the_hood.py",
     label="Under the hood: the forward pass by hand and the weights",
     icon=":material/neurology:",

@@ -5,6 +5,7 @@ import streamlit as st
 from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
+from ui.class_panel import render_attach_setup
 from ui.controls import render_controls
 from ui.estimate import render_estimate, run_problem
 from ui.explain import show_training_hidden_space
@@ -104,7 +105,7 @@ if run is not None:
         render_results(run)
 
 render_exercises(run)
-render_class_link(chosen if valid else settings.config)
+render_class_link(chosen if valid else settings.config, attach=render_attach_setup)
 
 st.subheader("Run history")
 render_history()

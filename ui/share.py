@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
 import streamlit as st
+from store.classes import membership
 
 from model.config import TrainConfig
 from model.exercises import EXERCISES, Exercise, matching_exercise
@@ -12,10 +16,11 @@ from model.url_settings import (
     decode_settings,
     encode_settings,
     page_url,
+    settings_query,
     share_url,
 )
 from ui.controls import LAYERS_KEY, UNITS_KEYS
-from ui.lab import LAB_PARAM, url_params_with_lab
+from ui.lab import LAB, LAB_PARAM, guarded, url_params_with_lab
 from ui.runs import Run
 
 # The settings in force for this session: first from the link it was opened with, then the
@@ -44,11 +49,29 @@ WIDGET_KEYS = (*CONTROLS, LAYERS_KEY, *UNITS_KEYS)
 
 
 def starting_settings() -> DecodedSettings:
+    """The link's settings; without any, the setup the learner's class attached, if any."""
     if SETTINGS not in st.session_state:
         # The lab's id shares the address bar but is not a setting.
         params = {key: st.query_params.get_all(key) for key in st.query_params if key != LAB_PARAM}
-        st.session_state[SETTINGS] = decode_settings(params)
+        st.session_state[SETTINGS] = decode_settings(params or _class_setup())
     return st.session_state[SETTINGS]
+
+
+def _class_setup() -> dict[str, list[str]]:
+    lab = st.session_state.get(LAB)
+    if lab is None:
+        return {}
+    joined = guarded(lambda engine: membership(engine, lab.id), None)
+    if joined is None or not joined[0].train_link:
+        return {}
+    return parse_qs(joined[0].train_link)
+
+
+def forget_setup() -> None:
+    """Drop the session's Train settings, so the next Train page starts from the link's or
+    the class's setup."""
+    for key in (*WIDGET_KEYS, SETTINGS):
+        st.session_state.pop(key, None)
 
 
 def show_notices(settings: DecodedSettings) -> None:
@@ -74,7 +97,9 @@ def apply_setup(config: TrainConfig) -> None:
     )
 
 
-def render_class_link(chosen: TrainConfig) -> None:
+def render_class_link(chosen: TrainConfig, attach: Callable[[str], None] | None = None) -> None:
+    """The link that opens the Train page set up like this; `attach` offers the same setup
+    (a query string) to the teacher's class."""
     with st.expander("Teacher: a link for my class", icon=":material/share:"):
         hide = st.multiselect(
             "Hide these controls from the class",
@@ -88,6 +113,8 @@ def render_class_link(chosen: TrainConfig) -> None:
         st.caption(
             "Use the copy button on the right. The link opens this page with these settings."
         )
+        if attach is not None:
+            attach(settings_query(chosen, hide))
 
 
 def render_exercises(latest: Run | None) -> None:

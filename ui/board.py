@@ -1,0 +1,161 @@
+"""The class board's parts: roster, every shared run as a point, the best runs, the leaderboard,
+the gallery."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from model.challenges import CHALLENGE_TITLES, BoardRun, best_by_student, leaderboard
+from model.config import describe
+from model.url_settings import share_url
+from store.board import BoardSnapshot, GalleryItem
+from ui.classroom import page_address
+from ui.images import pixel_grid
+from ui.share import TRAIN_PAGE_SLUG
+from ui.text import plain
+
+GALLERY_COLUMNS = 10
+GALLERY_SHOWN = 60
+
+
+def render_roster(snapshot: BoardSnapshot) -> None:
+    training = sum(entry.state == "training" for entry in snapshot.roster)
+    done = sum(entry.state == "done" for entry in snapshot.roster)
+    joined, busy, finished, drawings = st.columns(4)
+    joined.metric("Students", len(snapshot.roster))
+    busy.metric("Training now", training)
+    finished.metric("Finished a run", done)
+    drawings.metric("Class drawings", len(snapshot.gallery))
+    if snapshot.roster:
+        st.dataframe(
+            [
+                {
+                    "Nickname": entry.nickname,
+                    "State": entry.state
+                    if entry.state != "training" or entry.epoch is None
+                    else f"training · epoch {entry.epoch}",
+                }
+                for entry in snapshot.roster
+            ],
+            hide_index=True,
+            use_container_width=True,
+            height=min(400, 36 + 35 * len(snapshot.roster)),
+        )
+
+
+def _accuracy(run: BoardRun) -> float:
+    return run.test_accuracy if run.class_accuracy is None else run.class_accuracy
+
+
+def render_runs_chart(snapshot: BoardSnapshot) -> None:
+    runs = snapshot.runs
+    if not runs:
+        st.caption("No shared run yet: finished runs appear here by themselves.")
+        return
+    scored = any(run.class_accuracy is not None for run in runs)
+    measure = "Accuracy on the class's drawings" if scored else "MNIST test accuracy"
+    points = [
+        {
+            "Parameters": run.parameters,
+            measure: _accuracy(run) if run.class_accuracy is not None or not scored else None,
+            "MNIST test accuracy": run.test_accuracy,
+            "Activation": run.config.activation,
+            "Student": run.nickname,
+            "Settings": describe(run.config),
+            "Epochs": run.epochs,
+        }
+        for run in runs
+    ]
+    st.vega_lite_chart(
+        {
+            "data": {"values": points},
+            "mark": {"type": "point", "filled": True, "size": 120, "opacity": 0.8},
+            "encoding": {
+                "x": {"field": "Parameters", "type": "quantitative", "scale": {"type": "log"}},
+                "y": {
+                    "field": measure,
+                    "type": "quantitative",
+                    "axis": {"format": ".0%"},
+                    "scale": {"zero": False},
+                },
+                "color": {"field": "Activation", "type": "nominal"},
+                "tooltip": [
+                    {"field": "Student", "type": "nominal"},
+                    {"field": "Settings", "type": "nominal"},
+                    {"field": "Epochs", "type": "quantitative"},
+                    {"field": measure, "type": "quantitative", "format": ".1%"},
+                    {"field": "MNIST test accuracy", "type": "quantitative", "format": ".1%"},
+                ],
+            },
+        },
+        use_container_width=True,
+    )
+
+
+def train_link(run: BoardRun) -> str:
+    return share_url(page_address(TRAIN_PAGE_SLUG), run.config)
+
+
+def render_best_runs(snapshot: BoardSnapshot) -> None:
+    best = best_by_student(snapshot.runs)
+    if not best:
+        return
+    st.dataframe(
+        [
+            {
+                "Student": run.nickname,
+                "Run": run.number,
+                "Settings": describe(run.config),
+                "Parameters": run.parameters,
+                "Class drawings": run.class_accuracy,
+                "MNIST test": run.test_accuracy,
+                "Open these settings": train_link(run),
+            }
+            for run in best
+        ],
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "Class drawings": st.column_config.NumberColumn(format="percent"),
+            "MNIST test": st.column_config.NumberColumn(format="percent"),
+            "Open these settings": st.column_config.LinkColumn(display_text="Train with these"),
+        },
+    )
+
+
+def render_leaderboard(snapshot: BoardSnapshot) -> None:
+    challenge = snapshot.class_space.challenge
+    st.markdown(f"**{CHALLENGE_TITLES[challenge]}**")
+    standings = leaderboard(challenge, snapshot.runs)
+    if not standings:
+        st.caption("No run qualifies yet.")
+        return
+    for standing in standings:
+        st.markdown(
+            f"{standing.rank}\\. **{plain(standing.run.nickname)}** · {standing.score} · "
+            f"run {standing.run.number}, {plain(describe(standing.run.config))}"
+        )
+
+
+def render_gallery(snapshot: BoardSnapshot) -> None:
+    items = snapshot.gallery
+    if not items:
+        st.caption("No approved drawing yet. Students add them from the Draw page.")
+        return
+    wrong = sum(not item.correct for item in items)
+    st.caption(
+        f"{len(items)} drawings; the bundled model reads {len(items) - wrong} correctly. "
+        "The ones it gets wrong come first."
+    )
+    shown = items[:GALLERY_SHOWN]
+    for start in range(0, len(shown), GALLERY_COLUMNS):
+        columns = st.columns(GALLERY_COLUMNS)
+        for column, item in zip(columns, shown[start : start + GALLERY_COLUMNS], strict=False):
+            with column:
+                _gallery_item(item)
+
+
+def _gallery_item(item: GalleryItem) -> None:
+    st.image(pixel_grid(item.drawing.pixels, 4))
+    verdict = "✓" if item.correct else "✗"
+    st.caption(f"{verdict} meant {item.drawing.label}, read {item.answer}")
