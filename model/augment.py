@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from model.config import TrainConfig
-from model.data import MNIST_SIDE, Split, Splits, load_dataset, resize_to_input
+from model.data import MNIST_SIDE, Dataset, Split, Splits, load_dataset, resize_to_input
 from model.distort import (
     blurred,
     broken,
@@ -141,13 +141,15 @@ def augmented_features(
     return network_input.reshape(-1).astype(np.float32)
 
 
-def augmented(splits: Splits, config: TrainConfig) -> Splits:
+def augmented(splits: Splits, config: TrainConfig, source: Dataset | None = None) -> Splits:
     """The training split plus AUGMENTED_COPIES variations of each image; the rest untouched.
 
     Copies go through the same crop, fit and centre-of-mass steps as a canvas drawing or an
     uploaded scan, so what the network learns to tolerate is what those steps leave over.
+    `source` holds the 28×28 images the split's indices point at (default: the config's
+    dataset; the "class" dataset has no file, so its caller passes one).
     """
-    dataset = load_dataset(config.dataset)
+    dataset = load_dataset(config.dataset) if source is None else source
     train = splits.train
     if not np.array_equal(dataset.labels[train.indices], train.y.astype(np.uint8)):
         raise ValueError("the training split does not index the dataset it claims to come from")

@@ -13,7 +13,9 @@ INPUT_FEATURES = INPUT_SIDE * INPUT_SIDE
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 LOSSES = ("binary_crossentropy", "mean_squared_error")
 OPTIMIZERS = ("adam", "sgd")
-DATASETS = ("bundled", "mnist")
+# "class" is the bundled images plus a class's own drawings, sent with the job (see
+# `model.class_data`): the config names the dataset, the drawings travel beside it.
+DATASETS = ("bundled", "mnist", "class")
 
 MIN_EPOCHS, MAX_EPOCHS = 1, 1000
 MIN_HIDDEN_LAYERS, MAX_HIDDEN_LAYERS = 1, 3

@@ -18,6 +18,10 @@ DEFAULT_SPLIT_SEED = 0
 SPLIT_NAMES = ("train", "validation", "test")
 
 
+# The "class" dataset's drawings come with the job, not from a file (see `model.class_data`).
+CLASS_DRAWINGS_MISSING = "This run trains on the class's drawings, but none were sent."
+
+
 class DatasetUnavailable(RuntimeError):
     """The requested dataset cannot be loaded (offline, missing or corrupt file)."""
 
@@ -113,6 +117,8 @@ def load_dataset(name: str) -> Dataset:
         return load_bundled()
     if name == "mnist":
         return load_full_mnist()
+    if name == "class":
+        raise DatasetUnavailable(CLASS_DRAWINGS_MISSING)
     raise DatasetUnavailable(f"unknown dataset {name!r}")
 
 

@@ -1,4 +1,8 @@
-"""Headless training: `python -m model.train --epochs 100 --units 25 15 --out DIR`."""
+"""Headless training: `python -m model.train --epochs 100 --units 25 15 --out DIR`.
+
+`--dataset class --class-drawings FILE.npz` adds a class's drawings (arrays `images`, n×400
+or n×20×20 float32 in [0, 1], and `labels`, 0 or 1) to the bundled images.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,26 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from model.config import ACTIVATIONS, DATASETS, LOSSES, OPTIMIZERS, ConfigError, TrainConfig
-from model.data import DatasetUnavailable, load_splits
+from model.data import CLASS_DRAWINGS_MISSING, DatasetUnavailable, Splits, load_splits
 from model.forward import NetworkWeights, accuracy
 from model.storage import SavedModel, save_model
-from model.training import EpochLog, train
+from model.training import EpochLog, prepare_splits, train
 
 KERAS_FILE = "model.keras"
 
 
 def parse_config(argv: Sequence[str] | None = None) -> tuple[TrainConfig, Path | None]:
+    config, out, _drawings = parse_command(argv)
+    return config, out
+
+
+def parse_command(
+    argv: Sequence[str] | None = None,
+) -> tuple[TrainConfig, Path | None, Path | None]:
+    """The config, the output folder and the class-drawings file of a command line."""
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__)
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -48,7 +62,14 @@ def parse_config(argv: Sequence[str] | None = None) -> tuple[TrainConfig, Path |
     parser.add_argument(
         "--out", type=Path, help="folder for model.keras, config.json and weights.npz"
     )
+    parser.add_argument(
+        "--class-drawings",
+        type=Path,
+        help="with --dataset class: a .npz of the class's drawings (`images`, `labels`)",
+    )
     args = parser.parse_args(argv)
+    if args.class_drawings is not None and args.dataset != "class":
+        parser.error("--class-drawings needs --dataset class")
     try:
         config = TrainConfig(
             hidden_units=tuple(args.units),
@@ -67,7 +88,28 @@ def parse_config(argv: Sequence[str] | None = None) -> tuple[TrainConfig, Path |
         )
     except ConfigError as error:
         parser.error(str(error))
-    return config, args.out
+    return config, args.out, args.class_drawings
+
+
+def class_splits(config: TrainConfig, drawings_file: Path | None) -> Splits:
+    """The bundled splits plus the file's drawings, prepared as the config asks."""
+    from model.class_data import ClassDrawings, class_dataset, with_class_drawings
+    from model.data import load_bundled
+
+    if drawings_file is None:
+        raise DatasetUnavailable(
+            f"{CLASS_DRAWINGS_MISSING} Pass them with --class-drawings FILE.npz."
+        )
+    try:
+        with np.load(drawings_file, allow_pickle=False) as archive:
+            drawings = ClassDrawings.checked(archive["images"], archive["labels"])
+    except (OSError, KeyError, ValueError) as error:
+        raise DatasetUnavailable(
+            f"cannot use the class drawings {drawings_file}: {error}"
+        ) from error
+    combined = with_class_drawings(load_splits("bundled"), drawings, config.seed)
+    source = class_dataset(load_bundled(), drawings) if config.augment else None
+    return prepare_splits(config, combined, source)
 
 
 def print_epoch(log: EpochLog, _weights: NetworkWeights) -> None:
@@ -79,15 +121,18 @@ def print_epoch(log: EpochLog, _weights: NetworkWeights) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config, out = parse_config(argv)
+    config, out, drawings_file = parse_command(argv)
     try:
-        splits = load_splits(config.dataset)
+        if config.dataset == "class":
+            splits, prepared = class_splits(config, drawings_file), True
+        else:
+            splits, prepared = load_splits(config.dataset), False
     except DatasetUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"data: {splits.sizes()}  network: {config.to_dict()}", flush=True)
     started = time.perf_counter()
-    result = train(config, splits, on_epoch=print_epoch)
+    result = train(config, splits, on_epoch=print_epoch, prepared=prepared)
     seconds = time.perf_counter() - started
     if result.diverged:
         print("stopped: the loss became NaN or infinite; kept the last finite weights")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.config import TrainConfig
-from model.data import Splits
+from model.data import Dataset, Splits
 from model.engine import Engine
 from model.epochs import EpochLog
 from model.forward import NetworkWeights
@@ -114,8 +114,11 @@ def train(
     return result
 
 
-def prepare_splits(config: TrainConfig, splits: Splits) -> Splits:
-    """The splits a run trains on: sampled, augmented, mislabelled and noisy as the config says."""
+def prepare_splits(config: TrainConfig, splits: Splits, source: Dataset | None = None) -> Splits:
+    """The splits a run trains on: sampled, augmented, mislabelled and noisy as the config says.
+
+    `source` is the raw images augmentation redraws, when not the config's dataset's file.
+    """
     from model.training_data import training_splits
 
-    return training_splits(splits, config)
+    return training_splits(splits, config, source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.config import TrainConfig
-from model.data import Split, Splits
+from model.data import Dataset, Split, Splits
 
 # Random streams of their own, so that changing one data setting leaves the others' draws alone.
 SAMPLE_STREAM = 11
@@ -52,11 +52,12 @@ def with_input_noise(train: Split, std: float, seed: int) -> Split:
     return Split(np.clip(noisy, 0.0, 1.0).astype(np.float32), train.y, train.indices)
 
 
-def training_splits(splits: Splits, config: TrainConfig) -> Splits:
+def training_splits(splits: Splits, config: TrainConfig, source: Dataset | None = None) -> Splits:
     """Sample, then augment, then flip labels, then add pixel noise; only the training split.
 
     Labels are flipped per original image, so a wrong label is wrong on all of its copies,
     as it would be if the person labelling the data had made the mistake.
+    `source` is the raw images augmentation redraws (see `augmented`).
     """
     train = splits.train
     if config.train_size is not None:
@@ -64,7 +65,7 @@ def training_splits(splits: Splits, config: TrainConfig) -> Splits:
     if config.augment:
         from model.augment import augmented
 
-        train = augmented(Splits(train, splits.validation, splits.test), config).train
+        train = augmented(Splits(train, splits.validation, splits.test), config, source).train
     if config.label_noise > 0:
         train = with_label_noise(train, config.label_noise, config.seed)
     if config.input_noise > 0:

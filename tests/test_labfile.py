@@ -246,3 +246,25 @@ def test_a_lab_files_own_message_text_is_never_kept(lab_file) -> None:
     contents = read_lab_file(with_document(lab_file, edit))
     assert contents.runs[0].message is None
     assert contents.runs[1].message == "Training had not finished when this lab file was saved."
+
+
+def test_a_run_on_the_class_dataset_round_trips_through_a_lab_file(store_engine) -> None:
+    lab = lab_store.create_lab(store_engine)
+    config = CONFIG.with_changes(dataset="class")
+    run = run_store.add_run(store_engine, lab.id, config, "queued")
+    run_store.save_progress(
+        store_engine,
+        run.id,
+        status="done",
+        first_epoch=1,
+        history=logs(1, 2),
+        weights=weights(1),
+        test_accuracy=0.8,
+        final=True,
+    )
+    stored = run_store.load_run(store_engine, lab.id, run.id)
+    contents = read_lab_file(export_lab([stored], [], run.id))
+    assert [entry.config for entry in contents.runs] == [config]
+    target = lab_store.create_lab(store_engine)
+    imported = import_into(store_engine, target.id, contents)
+    assert run_store.load_run(store_engine, target.id, imported[0].id).config == config

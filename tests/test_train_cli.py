@@ -6,12 +6,13 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from model.data import load_splits
 from model.forward import accuracy
 from model.storage import load_model
-from model.train import parse_config
+from model.train import main, parse_config
 from tests.conftest import PROJECT_ROOT
 
 
@@ -58,3 +59,29 @@ def test_headless_training_saves_a_loadable_model(tmp_path) -> None:
     splits = load_splits()
     reported = json.loads(lines[-1])["test_accuracy"]
     assert accuracy(saved.weights, splits.test.x, splits.test.y) == pytest.approx(reported)
+
+
+def test_the_class_dataset_needs_a_drawings_file(capsys) -> None:
+    assert main(["--dataset", "class", "--epochs", "1"]) == 2
+    assert "none were sent. Pass them with --class-drawings" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_config(["--class-drawings", "drawings.npz"])
+    assert "--class-drawings needs --dataset class" in capsys.readouterr().err
+
+
+def test_a_bad_drawings_file_is_refused_saying_why(tmp_path, capsys) -> None:
+    path = tmp_path / "drawings.npz"
+    np.savez(path, images=np.zeros((4, 400), np.float32), labels=np.zeros(4, np.int64))
+    assert main(["--dataset", "class", "--class-drawings", str(path)]) == 2
+    assert "all 0s" in capsys.readouterr().err
+
+
+def test_headless_training_on_the_class_drawings(tmp_path, capsys) -> None:
+    path = tmp_path / "drawings.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, images=rng.random((10, 20, 20), dtype=np.float32), labels=np.arange(10) % 2)
+    argv = ["--dataset", "class", "--class-drawings", str(path), "--epochs", "2", "--units", "3"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "'train': 707, 'validation': 150, 'test': 153" in out
+    assert "on 153 images" in out

@@ -30,7 +30,11 @@ from model.config import (
 from ui.runs import DATASET_FALLBACK
 
 LEARNING_RATE_STEPS_PER_DECADE = 3
-DATASET_LABELS = {"bundled": "Bundled (1,000 images)", "mnist": "Full MNIST 0s and 1s (~14,800)"}
+DATASET_LABELS = {
+    "bundled": "Bundled (1,000 images)",
+    "mnist": "Full MNIST 0s and 1s (~14,800)",
+    "class": "Bundled + our class's drawings",
+}
 ACTIVATION_LABELS = {"sigmoid": "sigmoid", "relu": "ReLU", "tanh": "tanh"}
 # Widget keys that are not TrainConfig fields: the number of hidden layers and each one's units.
 LAYERS_KEY = "layers"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.class_data import ClassDrawings
 from model.config import TrainConfig
 from model.data import Split
 from model.epochs import EpochLog
@@ -51,6 +52,9 @@ class JobRequest:
     optimizer_state: list[np.ndarray] | None = None
     # The caller's name for what this job trains (a stored run's id), passed to the recorder.
     tag: str | None = None
+    # The class's drawings a run with dataset "class" adds to the bundled images (ignored by
+    # the other datasets); without them such a run fails as a dataset error.
+    class_drawings: ClassDrawings | None = None
 
 
 # Called with a snapshot of a tagged job, under the manager's lock: it must not block.

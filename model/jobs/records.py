@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -61,12 +61,13 @@ class Job:
         if paused is None:
             return Slice(self.job_id, request, self.xla)
         done = len(self.history)
-        resumed = JobRequest(
-            request.config.with_changes(epochs=request.config.epochs - done),
+        # `replace` keeps whatever else the request carries (the class's drawings, the tag).
+        resumed = replace(
+            request,
+            config=request.config.with_changes(epochs=request.config.epochs - done),
             initial=paused.weights,
             first_epoch=request.first_epoch + done,
             optimizer_state=paused.optimizer_state,
-            tag=request.tag,
         )
         return Slice(self.job_id, resumed, self.xla)
 

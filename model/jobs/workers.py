@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from model.class_data import ClassDrawings
 from model.config import TrainConfig
-from model.data import DatasetUnavailable, Splits
+from model.data import CLASS_DRAWINGS_MISSING, DatasetUnavailable, Splits
 from model.engine import CACHED_ENGINES
 from model.epochs import EpochLog
 from model.forward import NetworkWeights
@@ -72,23 +73,56 @@ class _Data:
         self.augmented: OrderedDict[tuple, Splits] = OrderedDict()
 
     def for_config(self, config: TrainConfig) -> Splits:
-        from model.data import load_splits
+        """The splits of a run on a dataset the worker loads itself (not "class")."""
+        return self.for_request(JobRequest(config))
+
+    def for_request(self, request: JobRequest) -> Splits:
+        """The splits `request` trains on; DatasetUnavailable if they cannot be made."""
         from model.training import prepare_splits
 
-        if config.dataset not in self.splits:
-            self.splits[config.dataset] = load_splits(config.dataset)
-        splits = self.splits[config.dataset]
+        config = request.config
         changes = (config.augment, config.train_size, config.label_noise, config.input_noise)
-        if changes == (False, None, 0.0, 0.0):
-            return splits
-        # Every change is seeded by the run's seed: the same settings make the same images.
-        key = (config.dataset, config.seed, *changes)
-        if key not in self.augmented:
-            self.augmented[key] = prepare_splits(config, splits)
-            while len(self.augmented) > CACHED_AUGMENTED:
-                self.augmented.popitem(last=False)
+        if config.dataset == "class":
+            drawings = request.class_drawings
+            if drawings is None:
+                raise DatasetUnavailable(CLASS_DRAWINGS_MISSING)
+            # The class's drawings are split by the run's seed, so the seed is in every key.
+            key: tuple = ("class", drawings.digest(), config.seed, *changes)
+            if key not in self.augmented:
+                self._remember(key, self._class_splits(config, drawings))
+        else:
+            splits = self._dataset(config.dataset)
+            if changes == (False, None, 0.0, 0.0):
+                return splits
+            # Every change is seeded by the run's seed: the same settings make the same images.
+            key = (config.dataset, config.seed, *changes)
+            if key not in self.augmented:
+                self._remember(key, prepare_splits(config, splits))
         self.augmented.move_to_end(key)
         return self.augmented[key]
+
+    def _dataset(self, name: str) -> Splits:
+        from model.data import load_splits
+
+        if name not in self.splits:
+            self.splits[name] = load_splits(name)
+        return self.splits[name]
+
+    def _class_splits(self, config: TrainConfig, drawings: ClassDrawings) -> Splits:
+        """Bundled plus the drawings, then the config's changes on the combined training split."""
+        from model.class_data import class_dataset, with_class_drawings
+        from model.data import load_bundled
+        from model.training import prepare_splits
+
+        combined = with_class_drawings(self._dataset("bundled"), drawings, config.seed)
+        # Augmentation redraws each original from 28×28: the drawings' come from their pixels.
+        source = class_dataset(load_bundled(), drawings) if config.augment else None
+        return prepare_splits(config, combined, source)
+
+    def _remember(self, key: tuple, splits: Splits) -> None:
+        self.augmented[key] = splits
+        while len(self.augmented) > CACHED_AUGMENTED:
+            self.augmented.popitem(last=False)
 
 
 def worker_main(connection: Connection, cancel: Any, pause: Any, tf_threads: int) -> None:
@@ -214,7 +248,7 @@ def _run_slice(
 
     job_id, request = message.job_id, message.request
     config = request.config
-    splits = data.for_config(config)
+    splits = data.for_request(request)
     last_epoch = request.first_epoch + config.epochs - 1
     pending: list[EpochLog] = []
     pending_seconds: list[float] = []
