@@ -5,6 +5,7 @@ import streamlit as st
 from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
+from ui.class_data import offered_datasets
 from ui.class_panel import render_attach_setup
 from ui.controls import render_controls
 from ui.estimate import render_estimate, run_problem
@@ -39,7 +40,7 @@ st.caption(
 sync()
 settings = starting_settings()
 show_notices(settings)
-chosen = render_controls(settings.config, settings.hidden)
+chosen = render_controls(settings.config, settings.hidden, offered_datasets())
 valid = isinstance(chosen, TrainConfig)
 if valid:
     remember(chosen)

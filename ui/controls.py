@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -56,13 +56,16 @@ def learning_rate_options(current: float) -> list[float]:
 
 
 def render_controls(
-    defaults: TrainConfig, hidden: frozenset[str] = frozenset()
+    defaults: TrainConfig,
+    hidden: frozenset[str] = frozenset(),
+    datasets: Sequence[str] = DATASETS,
 ) -> TrainConfig | str:
     """The settings widgets, seeded from `defaults`; returns the chosen config or what is wrong.
 
     Widget keys are the TrainConfig field names (plus `layers` and `units_1..3`, which
     `hidden_units` stands for), and a control named in `hidden` is not shown: its value
-    stays the one in `defaults`.
+    stays the one in `defaults`. `datasets` are the ones offered (the class's drawings only
+    to a member of a class).
     """
     if st.session_state.pop(DATASET_FALLBACK, False):
         st.session_state["dataset"] = "bundled"
@@ -116,8 +119,8 @@ def render_controls(
         if shown("dataset"):
             values["dataset"] = st.radio(
                 "Dataset",
-                DATASETS,
-                index=DATASETS.index(defaults.dataset),
+                datasets,
+                index=list(datasets).index(defaults.dataset) if defaults.dataset in datasets else 0,
                 format_func=DATASET_LABELS.get,
                 horizontal=True,
                 key="dataset",

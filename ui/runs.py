@@ -27,6 +27,7 @@ from store import runs as run_store
 from store.recorder import DIVERGED, outcome
 from store.runs import ACTIVE_STATUSES, INTERRUPTED, RunLimitReached, StoredRun
 from ui.lab import LAB, current_lab, guarded, lab_database
+from ui.class_data import training_drawings
 from ui.state import SESSION_MODEL, ActiveModel, bundled_model, dataset_splits
 
 # Session keys: the learner's runs (oldest first); a flag to put the dataset back to the bundled
@@ -210,8 +211,10 @@ def latest_run() -> Run | None:
 
 
 def start_run(config: TrainConfig, client: str | None = None) -> str | None:
-    """Queue a new run; the reason it cannot start (a cap, or the lab is full), or None."""
-    problem = job_manager().admission_problem(config, client)
+    """Queue a new run; the reason it cannot start (a cap, the lab is full, no class
+    drawings to train on), or None."""
+    drawings, problem = training_drawings(config)
+    problem = problem or job_manager().admission_problem(config, client)
     if problem is not None:
         return problem
     lab = current_lab()
@@ -228,7 +231,7 @@ def start_run(config: TrainConfig, client: str | None = None) -> str | None:
     runs().append(run)
     try:
         run.job_id = job_manager().submit(
-            JobRequest(config, tag=run.run_id), _owner(), client=client
+            JobRequest(config, tag=run.run_id, class_drawings=drawings), _owner(), client=client
         )
     except JobRefused as refused:  # a cap reached since the check above
         runs().remove(run)
@@ -272,9 +275,13 @@ def continue_run(config: TrainConfig, client: str | None = None) -> str | None:
     run = latest_run()
     if run is None or continue_problem(config) is not None:
         return None
+    drawings, problem = training_drawings(config)
+    if problem is not None:
+        return problem
     same_optimizer = config.optimizer == run.config.optimizer
     request = JobRequest(
         config,
+        class_drawings=drawings,
         initial=run.result_weights,
         first_epoch=len(run.history) + 1,
         optimizer_state=run.optimizer_state if same_optimizer else None,
