@@ -26,8 +26,8 @@ from store import labs as lab_store
 from store import runs as run_store
 from store.recorder import DIVERGED, outcome
 from store.runs import ACTIVE_STATUSES, INTERRUPTED, RunLimitReached, StoredRun
-from ui.lab import LAB, current_lab, guarded, lab_database
 from ui.class_data import training_drawings
+from ui.lab import LAB, current_lab, guarded, lab_database
 from ui.state import SESSION_MODEL, ActiveModel, bundled_model, dataset_splits
 
 # Session keys: the learner's runs (oldest first); a flag to put the dataset back to the bundled
