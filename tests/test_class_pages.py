@@ -118,7 +118,7 @@ def test_a_drawing_goes_from_the_draw_page_through_approval_to_the_board() -> No
     teacher.button(key=f"approve_{pending.id}").click().run()
     assert not teacher.exception
     board.run()
-    assert "1 drawings; the bundled model reads 1 correctly" in texts(board.caption)
+    assert "1 drawing; the bundled model reads 1 correctly" in texts(board.caption)
     approved = class_store.class_drawings(database(), class_space.id, "approved")
     assert [drawing.nickname for drawing in approved] == ["Dee"]
 

@@ -144,7 +144,8 @@ def render_gallery(snapshot: BoardSnapshot) -> None:
         return
     wrong = sum(not item.correct for item in items)
     st.caption(
-        f"{len(items)} drawings; the bundled model reads {len(items) - wrong} correctly. "
+        f"{len(items)} drawing{'' if len(items) == 1 else 's'}; the bundled model reads "
+        f"{len(items) - wrong} correctly. "
         "The ones it gets wrong come first."
     )
     shown = items[:GALLERY_SHOWN]

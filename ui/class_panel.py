@@ -24,7 +24,7 @@ from ui.lab import current_lab, guarded
 from ui.share import forget_setup
 from ui.text import plain
 
-GALLERY_COLUMNS = 6
+GALLERY_COLUMNS = 4
 
 
 def render_start_class() -> None:
@@ -176,13 +176,9 @@ def _render_moderation(class_space: ClassSpace, key: str) -> None:
                 st.image(pixel_grid(drawing.pixels, 5))
                 st.markdown(f"{plain(drawing.nickname)} meant **{drawing.label}**")
                 yes, no = st.columns(2)
-                if yes.button(
-                    "", key=f"approve_{drawing.id}", icon=":material/check:", help="Approve"
-                ):
+                if yes.button("Approve", key=f"approve_{drawing.id}", icon=":material/check:"):
                     _review(key, drawing.id, True)
-                if no.button(
-                    "", key=f"reject_{drawing.id}", icon=":material/close:", help="Reject"
-                ):
+                if no.button("Reject", key=f"reject_{drawing.id}", icon=":material/close:"):
                     _review(key, drawing.id, False)
 
 
