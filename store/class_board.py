@@ -15,6 +15,7 @@ from model.config import INPUT_FEATURES, INPUT_SIDE, TrainConfig
 from model.forward import NetworkWeights
 from model.storage import ModelFileError, weights_from_npz
 from store import class_rules as rules
+from store.class_locks import bump_set_version, locked_membership, teacher_class_for_update
 from store.class_rules import (
     NOT_IN_CLASS_MESSAGE,
     ClassDrawing,
@@ -26,7 +27,6 @@ from store.class_rules import (
     SharedRun,
     SubmittingTooFast,
 )
-from store.classes import bump_set_version, teacher_class_for_update
 from store.drawings import LABELS, valid_pixels
 from store.runs import ACTIVE_STATUSES, history_from_json
 from store.schema import (
@@ -98,10 +98,8 @@ def submit_drawing(
     digest = hashlib.sha256(data).hexdigest()
     try:
         with engine.begin() as connection:
-            # The member's row is locked: two tabs of one student are counted one at a time.
-            member = connection.execute(
-                select(class_members).where(class_members.c.lab_id == lab_id).with_for_update()
-            ).first()
+            # The class is locked: two tabs of one student are counted one at a time.
+            member = locked_membership(connection, lab_id)
             if member is None:
                 raise NotInClass(NOT_IN_CLASS_MESSAGE)
             own = and_(

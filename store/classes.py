@@ -1,12 +1,10 @@
-"""A teacher's class: create it, find it, its teacher's settings, students joining and leaving.
+"""A teacher's class: create it, find it, its teacher's settings, students joining and leaving."""
 
-The rules, errors and records are in `store.class_rules`; drawings and the board's reads in
-`store.class_board`.
-"""
+# The rules, errors and records are in store.class_rules, the locking in store.class_locks,
+# the class drawings and the board's reads in store.class_board.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 
@@ -14,11 +12,17 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from store import class_rules as rules
+from store.class_locks import (
+    bump_set_version,
+    class_space,
+    key_hash,
+    locked_membership,
+    teacher_class_for_update,
+)
 from store.class_rules import (
     CHALLENGES,
     DEFAULT_CHALLENGE,
     NOT_IN_CLASS_MESSAGE,
-    TEACHER_KEY_MESSAGE,
     ClassError,
     ClassFull,
     ClassLimitReached,
@@ -27,7 +31,6 @@ from store.class_rules import (
     Member,
     NicknameTaken,
     NotInClass,
-    TeacherKeyRefused,
     UnknownClass,
     new_join_code,
     nickname_key,
@@ -49,32 +52,13 @@ from store.schema import (
 # 24 random bytes (192 bits) each, written as 32 URL-safe characters.
 CLASS_ID_BYTES = 24
 TEACHER_KEY_BYTES = 24
-# Longer keys are refused before any query: a real key is 32 characters.
-MAX_TEACHER_KEY_LENGTH = 64
 NEW_CODE_TRIES = 20
 # The board touches its class on every refresh; the row is written at most this often.
 TOUCH_INTERVAL_SECONDS = 60.0
 
 
-def _class_space(row) -> ClassSpace:
-    return ClassSpace(
-        row.id,
-        row.join_code,
-        row.created_at,
-        row.touched_at,
-        bool(row.joining_open),
-        row.challenge,
-        row.train_link,
-        row.set_version,
-    )
-
-
 def _member(row) -> Member:
     return Member(row.lab_id, row.class_id, row.nickname, bool(row.share_runs), row.joined_at)
-
-
-def _key_hash(teacher_key: str) -> str:
-    return hashlib.sha256(teacher_key.encode()).hexdigest()
 
 
 def create_class(engine: Engine, now: float | None = None) -> tuple[ClassSpace, str]:
@@ -104,7 +88,7 @@ def create_class(engine: Engine, now: float | None = None) -> tuple[ClassSpace, 
                     insert(classes).values(
                         id=space.id,
                         join_code=space.join_code,
-                        teacher_key_hash=_key_hash(teacher_key),
+                        teacher_key_hash=key_hash(teacher_key),
                         created_at=now,
                         touched_at=now,
                         joining_open=True,
@@ -117,23 +101,6 @@ def create_class(engine: Engine, now: float | None = None) -> tuple[ClassSpace, 
         except IntegrityError:
             continue  # the join code was taken: draw another
     raise RuntimeError("could not find an unused join code")
-
-
-def teacher_class_for_update(
-    connection: Connection, teacher_key: str, lock: bool = True
-) -> ClassSpace:
-    """The class this key is the teacher's of, its row locked (`lock`) for the caller's change."""
-    if (
-        not isinstance(teacher_key, str)
-        or not teacher_key
-        or len(teacher_key) > MAX_TEACHER_KEY_LENGTH
-    ):
-        raise TeacherKeyRefused(TEACHER_KEY_MESSAGE)
-    query = select(classes).where(classes.c.teacher_key_hash == _key_hash(teacher_key))
-    row = connection.execute(query.with_for_update() if lock else query).first()
-    if row is None:
-        raise TeacherKeyRefused(TEACHER_KEY_MESSAGE)
-    return _class_space(row)
 
 
 def class_for_teacher(engine: Engine, teacher_key: str) -> ClassSpace:
@@ -149,7 +116,7 @@ def class_by_code(engine: Engine, code: str) -> ClassSpace | None:
         return None
     with engine.connect() as connection:
         row = connection.execute(select(classes).where(classes.c.join_code == code)).first()
-    return None if row is None else _class_space(row)
+    return None if row is None else class_space(row)
 
 
 def class_by_id(engine: Engine, class_id: str) -> ClassSpace | None:
@@ -157,7 +124,7 @@ def class_by_id(engine: Engine, class_id: str) -> ClassSpace | None:
         return None
     with engine.connect() as connection:
         row = connection.execute(select(classes).where(classes.c.id == class_id)).first()
-    return None if row is None else _class_space(row)
+    return None if row is None else class_space(row)
 
 
 def _update_class(engine: Engine, teacher_key: str, **values) -> ClassSpace:
@@ -167,7 +134,7 @@ def _update_class(engine: Engine, teacher_key: str, **values) -> ClassSpace:
             update(classes).where(classes.c.id == space.id).values(touched_at=time.time(), **values)
         )
         row = connection.execute(select(classes).where(classes.c.id == space.id)).one()
-    return _class_space(row)
+    return class_space(row)
 
 
 def set_joining(engine: Engine, teacher_key: str, open_: bool) -> ClassSpace:
@@ -215,14 +182,6 @@ def _remove_members(connection: Connection, class_id: str, lab_ids: list[str]) -
         bump_set_version(connection, class_id)
 
 
-def bump_set_version(connection: Connection, class_id: str) -> None:
-    connection.execute(
-        update(classes)
-        .where(classes.c.id == class_id)
-        .values(set_version=classes.c.set_version + 1)
-    )
-
-
 def remove_member(engine: Engine, teacher_key: str, lab_id: str) -> None:
     """Take a student out of the class with their class drawings; their lab and runs stay."""
     with engine.begin() as connection:
@@ -259,18 +218,19 @@ def join(engine: Engine, code: str, lab_id: str, nickname: str, now: float | Non
     key = nickname_key(nickname)
     try:
         with engine.begin() as connection:
-            # Locked: two students taking the last place at once cannot both get it.
-            row = connection.execute(
-                select(classes).where(classes.c.join_code == code).with_for_update()
-            ).first()
-            if row is None:
+            target = connection.execute(
+                select(classes.c.id).where(classes.c.join_code == code)
+            ).scalar()
+            if target is None:
                 raise UnknownClass("No class has this join code: check it with your teacher.")
-            space = _class_space(row)
+            # Locked: two students taking the last place at once cannot both get it.
+            current = locked_membership(connection, lab_id, also=(target,))
+            row = connection.execute(select(classes).where(classes.c.id == target)).first()
+            if row is None:
+                raise UnknownClass("This class has just been deleted: ask your teacher.")
+            space = class_space(row)
             if connection.execute(select(labs.c.id).where(labs.c.id == lab_id)).first() is None:
                 raise ClassError("This lab no longer exists: open a new one to join.")
-            current = connection.execute(
-                select(class_members).where(class_members.c.lab_id == lab_id)
-            ).first()
             rejoining = current is not None and current.class_id == space.id
             if not rejoining:
                 if not space.joining_open:
@@ -329,9 +289,7 @@ def _nickname_taken(nickname: str) -> NicknameTaken:
 def leave(engine: Engine, lab_id: str) -> None:
     """Take the lab out of its class, with the drawings it gave the class; the lab stays."""
     with engine.begin() as connection:
-        current = connection.execute(
-            select(class_members.c.class_id).where(class_members.c.lab_id == lab_id)
-        ).first()
+        current = locked_membership(connection, lab_id)
         if current is not None:
             _remove_members(connection, current.class_id, [lab_id])
 
@@ -345,7 +303,7 @@ def membership(engine: Engine, lab_id: str) -> tuple[ClassSpace, Member] | None:
         if member is None:
             return None
         space = connection.execute(select(classes).where(classes.c.id == member.class_id)).one()
-    return _class_space(space), _member(member)
+    return class_space(space), _member(member)
 
 
 def set_sharing(engine: Engine, lab_id: str, share: bool) -> None:
