@@ -538,3 +538,34 @@ def test_nicknames_are_stored_as_typed_and_the_key_ignores_case_and_spacing() ->
     assert rules.nickname_key("STRASSE") == rules.nickname_key("straße")
     with pytest.raises(NicknameInvalid):
         rules.valid_nickname("x" * 1000)
+
+
+def test_the_boards_reads_take_a_few_queries_whatever_the_class_size(store_engine, space) -> None:
+    from sqlalchemy import event
+
+    created, key = space
+    for index in range(30):
+        lab_id = lab_in(store_engine, created, f"Student {index}")
+        run_store.add_run(store_engine, lab_id, CONFIG, "done", history=logs(2), test_accuracy=0.9)
+        run_store.add_run(store_engine, lab_id, CONFIG, "running", history=logs(1))
+        for seed in range(3):
+            drawn = board.submit_drawing(store_engine, lab_id, drawing(100 * index + seed), 1)
+            board.review_drawing(store_engine, key, drawn.id, True)
+    selects: list[str] = []
+
+    def counted(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(store_engine, "before_cursor_execute", counted)
+    try:
+        assert len(board.roster(store_engine, created.id)) == 30
+        assert len(board.shared_runs(store_engine, created.id)) == 30
+        assert len(board.class_drawings(store_engine, created.id, "approved")) == 90
+        inputs, _labels, version = board.approved_set(store_engine, created.id)
+        assert inputs.shape == (90, 400) and version == 90
+        board.cached_scores(store_engine, created.id, version)
+    finally:
+        event.remove(store_engine, "before_cursor_execute", counted)
+    assert len(selects) <= 6
+    assert not any("weights" in statement or "keras_file" in statement for statement in selects)
