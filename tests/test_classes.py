@@ -268,11 +268,17 @@ def test_joining_another_class_leaves_the_first_and_leaving_keeps_the_lab(
     store_engine, space
 ) -> None:
     first, first_key = space
-    second, _second_key = classes.create_class(store_engine)
+    second, second_key = classes.create_class(store_engine)
     lab_id = lab_in(store_engine, first, "Ana")
     run_store.add_run(store_engine, lab_id, CONFIG, "done", test_accuracy=0.9, weights=weights())
     drawn = board.submit_drawing(store_engine, lab_id, drawing(1), 1)
     board.review_drawing(store_engine, first_key, drawn.id, True)
+    # A refused join leaves the student where they were.
+    classes.set_joining(store_engine, second_key, False)
+    with pytest.raises(JoiningClosed):
+        classes.join(store_engine, second.join_code, lab_id, "Ana")
+    assert classes.membership(store_engine, lab_id)[0].id == first.id
+    classes.set_joining(store_engine, second_key, True)
     member = classes.join(store_engine, second.join_code, lab_id, "Ana")
     assert member.class_id == second.id
     assert classes.membership(store_engine, lab_id)[0].id == second.id
