@@ -39,7 +39,7 @@ IMPORT_AHEAD = (
     "ui.training",
     "store.labfile",
 )
-# Labs untouched for the retention period are deleted at start and then once a day.
+# Labs and classes untouched for the retention period are deleted at start and then once a day.
 CLEANUP_INTERVAL_SECONDS = 86400.0
 
 
@@ -76,7 +76,9 @@ def import_ahead() -> None:
 
 
 def delete_expired_labs(stop: threading.Event) -> None:
-    """At start and once a day: delete the labs nobody has opened for the retention period."""
+    """At start and once a day: delete the labs, and the classes, nobody has opened for the
+    retention period."""
+    from store.classes import delete_expired_classes
     from store.database import make_engine
     from store.labs import delete_expired
 
@@ -85,6 +87,7 @@ def delete_expired_labs(stop: threading.Event) -> None:
             engine = make_engine()
             try:
                 delete_expired(engine)
+                delete_expired_classes(engine)
             finally:
                 engine.dispose()
         except Exception:  # an unreachable database is reported on the pages, not here

@@ -9,7 +9,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select
 from sqlalchemy.pool import NullPool
 
-from store.schema import labs, metadata, runs, schema_version
+from store.schema import (
+    class_drawings,
+    class_members,
+    class_scores,
+    classes,
+    labs,
+    metadata,
+    runs,
+    schema_version,
+)
 
 DATABASE_URL_ENV = "ZOL_DATABASE_URL"
 DATA_DIR_ENV = "ZOL_DATA_DIR"
@@ -18,7 +27,7 @@ SQLITE_FILE = "lab.sqlite3"
 # Thirty learners' checkpoints land within the same second: wait for the writer, never fail.
 BUSY_TIMEOUT_MS = 30_000
 # The version `migrate` brings a database to; each later version adds one step to `MIGRATIONS`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class StoreError(RuntimeError):
@@ -93,9 +102,16 @@ def _index_clean_up_columns(connection: Connection) -> None:
         index.create(connection, checkfirst=True)
 
 
+def _add_class_tables(connection: Connection) -> None:
+    """Version 3: the class space (classes, their members, drawings and cached scores)."""
+    # Parents before children, for the foreign keys; each table brings its indexes.
+    for table in (classes, class_members, class_drawings, class_scores):
+        table.create(connection, checkfirst=True)
+
+
 # Version N's step takes a database at version N - 1 to N; an empty database gets the latest
 # schema at once.
-MIGRATIONS: dict[int, Any] = {2: _index_clean_up_columns}
+MIGRATIONS: dict[int, Any] = {2: _index_clean_up_columns, 3: _add_class_tables}
 
 
 def current_version(engine: Engine) -> int | None:

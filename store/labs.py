@@ -19,7 +19,17 @@ from store.codes import (
     new_lab_id,
     normalise_code,
 )
-from store.schema import code_attempts, drawings, labs, runs
+from store.schema import (
+    APPROVED,
+    class_drawings,
+    class_members,
+    class_scores,
+    classes,
+    code_attempts,
+    drawings,
+    labs,
+    runs,
+)
 
 RETENTION_DAYS_ENV = "ZOL_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 30.0
@@ -126,6 +136,19 @@ def delete_lab(engine: Engine, lab_id: str) -> None:
 def _delete_labs(connection: Connection, lab_ids: list[str]) -> None:
     # Explicit deletes rather than ON DELETE CASCADE alone: SQLite enforces foreign keys
     # only on connections that switched them on.
+    lab_runs = select(runs.c.id).where(runs.c.lab_id.in_(lab_ids))
+    connection.execute(delete(class_scores).where(class_scores.c.run_id.in_(lab_runs)))
+    # A class whose approved set loses drawings has a new set: its cached scores are stale.
+    losing = select(class_drawings.c.class_id).where(
+        class_drawings.c.lab_id.in_(lab_ids), class_drawings.c.status == APPROVED
+    )
+    connection.execute(
+        update(classes)
+        .where(classes.c.id.in_(losing))
+        .values(set_version=classes.c.set_version + 1)
+    )
+    connection.execute(delete(class_drawings).where(class_drawings.c.lab_id.in_(lab_ids)))
+    connection.execute(delete(class_members).where(class_members.c.lab_id.in_(lab_ids)))
     connection.execute(delete(drawings).where(drawings.c.lab_id.in_(lab_ids)))
     connection.execute(delete(runs).where(runs.c.lab_id.in_(lab_ids)))
     connection.execute(delete(labs).where(labs.c.id.in_(lab_ids)))

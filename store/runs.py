@@ -15,7 +15,7 @@ from model.config import TrainConfig
 from model.forward import NetworkWeights
 from model.storage import arrays_npz_bytes, npz_arrays, weights_from_npz, weights_npz_bytes
 from model.training import EpochLog
-from store.schema import labs, runs
+from store.schema import class_scores, labs, runs
 
 MAX_RUNS_PER_LAB = 50
 RUN_ID_BYTES = 16
@@ -304,6 +304,8 @@ def set_status(
 
 def delete_runs(engine: Engine, lab_id: str, run_ids: Sequence[str]) -> None:
     with engine.begin() as connection:
+        own = select(runs.c.id).where(runs.c.lab_id == lab_id, runs.c.id.in_(list(run_ids)))
+        connection.execute(delete(class_scores).where(class_scores.c.run_id.in_(own)))
         connection.execute(
             delete(runs).where(runs.c.lab_id == lab_id, runs.c.id.in_(list(run_ids)))
         )

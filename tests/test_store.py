@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from model.config import TrainConfig
 from model.forward import NetworkWeights
 from model.training import EpochLog
+from store import classes
 from store import labs as lab_store
 from store import runs as run_store
 from store.codes import (
@@ -284,13 +285,28 @@ def test_the_active_run_is_remembered_and_cleared_when_that_run_is_deleted(store
 
 
 def test_the_schema_module_lists_every_table() -> None:
-    assert set(metadata.tables) == {"schema_version", "labs", "runs", "drawings", "code_attempts"}
+    assert set(metadata.tables) == {
+        "schema_version",
+        "labs",
+        "runs",
+        "drawings",
+        "code_attempts",
+        "classes",
+        "class_members",
+        "class_drawings",
+        "class_scores",
+    }
 
 
 def database_at_version(engine, version: int) -> None:
     """Turn a new database back into what an app of schema `version` made."""
     from sqlalchemy import text
 
+    if version < 3:
+        with engine.begin() as connection:
+            # Children before parents, for the foreign keys.
+            for name in ("class_scores", "class_drawings", "class_members", "classes"):
+                connection.execute(text(f"DROP TABLE {name}"))
     if version < 2:
         with engine.begin() as connection:
             for name in ("runs_by_update", "labs_by_touch"):
@@ -318,3 +334,18 @@ def test_every_earlier_schema_version_migrates_to_the_current_one_keeping_its_da
     }
     assert {"runs_by_update", "labs_by_touch"} <= indexes
     assert run_store.load_run(store_engine, lab.id, run.id).weights is not None
+    # Version 3: the class tables, with their indexes, work on the migrated database.
+    assert {"classes", "class_members", "class_drawings", "class_scores"} <= set(
+        inspect(store_engine).get_table_names()
+    )
+    assert {"class_members_by_nickname"} <= {
+        index["name"] for index in inspect(store_engine).get_indexes("class_members")
+    }
+    assert {"class_drawings_by_digest", "class_drawings_by_status"} <= {
+        index["name"] for index in inspect(store_engine).get_indexes("class_drawings")
+    }
+    space, _key = classes.create_class(store_engine)
+    classes.join(store_engine, space.join_code, lab.id, "Ana")
+    assert classes.membership(store_engine, lab.id)[1].nickname == "Ana"
+    lab_store.delete_lab(store_engine, lab.id)
+    assert classes.membership(store_engine, lab.id) is None
