@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from store.board import board_snapshot
+from store.board_snapshot import board_snapshot
 from ui.board import (
     render_best_runs,
     render_gallery,

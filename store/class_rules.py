@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.challenges import CHALLENGE_TITLES, CLASS_ACCURACY
 from model.config import TrainConfig
-from model.training import EpochLog
+from model.epochs import EpochLog
 
 # No 0/O and no 1/I/L: a code read off the board is typed right the first time.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -20,12 +21,8 @@ MAX_DRAWINGS_PER_STUDENT = 50
 MAX_CLASSES = 1000
 SUBMISSIONS_PER_MINUTE = 10
 NICKNAME_MAX = 24
-CHALLENGES: dict[str, str] = {
-    "class_accuracy": "Highest accuracy on the class's drawings",
-    "fewest_parameters": "Fewest parameters reaching 99 % validation accuracy",
-    "fewest_epochs": "Fewest epochs to 99 % validation accuracy",
-}
-DEFAULT_CHALLENGE = "class_accuracy"
+CHALLENGES = CHALLENGE_TITLES
+DEFAULT_CHALLENGE = CLASS_ACCURACY
 MAX_TRAIN_LINK = 2000
 NICKNAME_PUNCTUATION = frozenset(" -_")
 

@@ -38,7 +38,7 @@ from store.class_rules import (
     valid_nickname,
     valid_train_link,
 )
-from store.labs import retention_days
+from store.labs import count_wrong_code, retention_days, wrong_code_refusal
 from store.schema import (
     APPROVED,
     class_drawings,
@@ -209,12 +209,33 @@ def delete_class(engine: Engine, teacher_key: str) -> None:
         _delete_classes(connection, [teacher_class_for_update(connection, teacher_key).id])
 
 
-def join(engine: Engine, code: str, lab_id: str, nickname: str, now: float | None = None) -> Member:
+def join(
+    engine: Engine,
+    code: str,
+    lab_id: str,
+    nickname: str,
+    now: float | None = None,
+    client: str | None = None,
+) -> Member:
     """Put the lab in the class with this join code under `nickname` (renaming it if it is in
-    already; leaving its earlier class if it was in another)."""
+    already; leaving its earlier class if it was in another).
+
+    A wrong code counts against `client` like a wrong resume code, and too many of them refuse
+    the next one, right or not: join codes cannot be enumerated either.
+    """
     now = time.time() if now is None else now
-    code = normalize_join_code(code)
+    refusal = wrong_code_refusal(engine, client, now)
+    if refusal is not None:
+        raise UnknownClass(refusal)
     nickname = valid_nickname(nickname)
+    try:
+        return _join(engine, normalize_join_code(code), lab_id, nickname, now)
+    except UnknownClass:
+        count_wrong_code(engine, client, now)
+        raise
+
+
+def _join(engine: Engine, code: str, lab_id: str, nickname: str, now: float) -> Member:
     key = nickname_key(nickname)
     try:
         with engine.begin() as connection:

@@ -191,22 +191,9 @@ class CodeLookup:
 def open_by_code(engine: Engine, typed: str, client: str, now: float | None = None) -> CodeLookup:
     """The lab with this resume code, unless this client has sent too many wrong codes."""
     now = time.time() if now is None else now
-    client = (client or "unknown")[:128]
-    with engine.connect() as connection:
-        recent = connection.execute(
-            select(code_attempts.c.at).where(
-                code_attempts.c.client == client,
-                code_attempts.c.at >= now - WRONG_CODE_WINDOW_SECONDS,
-            )
-        ).scalars()
-        verdict: AttemptVerdict = code_attempt_verdict(list(recent), now)
-    if not verdict.allowed:
-        minutes = max(1, round(verdict.retry_after / 60))
-        return CodeLookup(
-            None,
-            f"Too many wrong codes from this address: try again in about {minutes} min.",
-            WRONG_CODE_DELAY_SECONDS,
-        )
+    refusal = wrong_code_refusal(engine, client, now)
+    if refusal is not None:
+        return CodeLookup(None, refusal, WRONG_CODE_DELAY_SECONDS)
     code = normalise_code(typed)
     row = None
     if code is not None:
@@ -214,11 +201,40 @@ def open_by_code(engine: Engine, typed: str, client: str, now: float | None = No
             row = connection.execute(select(labs).where(labs.c.code == code)).first()
     if row is not None:
         return CodeLookup(_lab(row))
-    with engine.begin() as connection:
-        connection.execute(insert(code_attempts).values(client=client, at=now))
+    count_wrong_code(engine, client, now)
     shape = (
         ""
         if code is not None
         else " A code is three words and a number, e.g. maple-otter-river-42."
     )
     return CodeLookup(None, f"No lab has this code.{shape}", WRONG_CODE_DELAY_SECONDS)
+
+
+def wrong_code_refusal(engine: Engine, client: str | None, now: float | None = None) -> str | None:
+    """Why this client may not try another code now (too many wrong ones), or None.
+
+    Resume codes and class join codes share the count: neither can be enumerated.
+    """
+    now = time.time() if now is None else now
+    with engine.connect() as connection:
+        recent = connection.execute(
+            select(code_attempts.c.at).where(
+                code_attempts.c.client == _client(client),
+                code_attempts.c.at >= now - WRONG_CODE_WINDOW_SECONDS,
+            )
+        ).scalars()
+        verdict: AttemptVerdict = code_attempt_verdict(list(recent), now)
+    if verdict.allowed:
+        return None
+    minutes = max(1, round(verdict.retry_after / 60))
+    return f"Too many wrong codes from this address: try again in about {minutes} min."
+
+
+def count_wrong_code(engine: Engine, client: str | None, now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    with engine.begin() as connection:
+        connection.execute(insert(code_attempts).values(client=_client(client), at=now))
+
+
+def _client(client: str | None) -> str:
+    return (client or "unknown")[:128]

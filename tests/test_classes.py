@@ -575,3 +575,22 @@ def test_the_boards_reads_take_a_few_queries_whatever_the_class_size(store_engin
         event.remove(store_engine, "before_cursor_execute", counted)
     assert len(selects) <= 6
     assert not any("weights" in statement or "keras_file" in statement for statement in selects)
+
+
+def test_wrong_join_codes_count_like_wrong_resume_codes_and_block_the_client(
+    store_engine, space
+) -> None:
+    from store.codes import WRONG_CODES_ALLOWED
+
+    created, _ = space
+    lab = lab_store.create_lab(store_engine)
+    wrong = "ZZZZZZ" if created.join_code != "ZZZZZZ" else "YYYYYY"
+    for _ in range(WRONG_CODES_ALLOWED):
+        with pytest.raises(UnknownClass, match="No class has this join code"):
+            classes.join(store_engine, wrong, lab.id, "Ana", now=100.0, client="10.0.0.7")
+    # Blocked even for the right code; another address is not.
+    with pytest.raises(UnknownClass, match="Too many wrong codes"):
+        classes.join(store_engine, created.join_code, lab.id, "Ana", now=101.0, client="10.0.0.7")
+    assert classes.join(
+        store_engine, created.join_code, lab.id, "Ana", now=101.0, client="10.0.0.8"
+    )

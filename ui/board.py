@@ -8,7 +8,7 @@ import streamlit as st
 from model.challenges import CHALLENGE_TITLES, BoardRun, best_by_student, leaderboard
 from model.config import describe
 from model.url_settings import share_url
-from store.board import BoardSnapshot, GalleryItem
+from store.board_snapshot import BoardSnapshot, GalleryItem
 from ui.classroom import page_address
 from ui.images import pixel_grid
 from ui.share import TRAIN_PAGE_SLUG

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from store.classes import approved_set, membership
 
 from model.class_data import ClassDrawings
 from model.config import DATASETS, TrainConfig
+from store.class_board import approved_set
+from store.classes import membership
 from ui.lab import LAB, guarded
 
 CLASS_DATASET = "class"

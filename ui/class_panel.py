@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import streamlit as st
-from store.classes import ClassSpace, Member
 
 from model.challenges import CHALLENGE_TITLES
 from model.url_settings import decode_query
+from store import class_board, class_rules
 from store import classes as class_store
+from store.class_rules import ClassSpace, Member
 from ui.classroom import (
     BOARD_PAGE,
     JOIN_PARAM,
@@ -20,7 +21,7 @@ from ui.classroom import (
     teacher_class,
 )
 from ui.images import pixel_grid
-from ui.lab import current_lab, guarded
+from ui.lab import client_address, current_lab, guarded
 from ui.share import forget_setup
 from ui.text import plain
 
@@ -38,7 +39,7 @@ def render_start_class() -> None:
             made = None
             try:
                 made = guarded(class_store.create_class, None)
-            except class_store.ClassError as refused:
+            except class_rules.ClassError as refused:
                 st.error(str(refused), icon=":material/block:")
             if made is not None:
                 st.session_state[TEACHER_KEY] = made[1]
@@ -58,15 +59,18 @@ def render_join_form() -> None:
         )
         nickname = st.text_input(
             "A nickname (no real names needed)",
-            max_chars=class_store.NICKNAME_MAX,
+            max_chars=class_rules.NICKNAME_MAX,
             key="join_nickname",
             help="1 to 24 letters, digits, spaces, - or _. The whole class sees it.",
         )
         joined = st.form_submit_button("Join the class", icon=":material/group_add:")
     if not joined or lab is None:
         return
+    client = client_address()
     if run_class_action(
-        lambda engine: class_store.join(engine, code, lab.id, nickname), "You joined the class."
+        lambda engine: class_store.join(engine, code, lab.id, nickname, client=client),
+        "You joined the class.",
+        slow_down=class_rules.UnknownClass,
     ):
         st.query_params.pop(JOIN_PARAM, None)
         forget_setup()
@@ -162,7 +166,7 @@ def _render_settings(class_space: ClassSpace, key: str) -> None:
 
 def _render_moderation(class_space: ClassSpace, key: str) -> None:
     pending = guarded(
-        lambda engine: class_store.class_drawings(engine, class_space.id, "pending"), []
+        lambda engine: class_board.class_drawings(engine, class_space.id, "pending"), []
     )
     if not pending:
         st.caption("Nothing to review. Students add drawings from the Draw page.")
@@ -183,12 +187,12 @@ def _render_moderation(class_space: ClassSpace, key: str) -> None:
 
 
 def _review(key: str, drawing_id: int, approve: bool) -> None:
-    run_class_action(lambda engine: class_store.review_drawing(engine, key, drawing_id, approve))
+    run_class_action(lambda engine: class_board.review_drawing(engine, key, drawing_id, approve))
     st.rerun()
 
 
 def _render_roster(class_space: ClassSpace, key: str) -> None:
-    entries = guarded(lambda engine: class_store.roster(engine, class_space.id), [])
+    entries = guarded(lambda engine: class_board.roster(engine, class_space.id), [])
     if not entries:
         st.caption("Nobody has joined yet.")
         return
@@ -225,7 +229,7 @@ def _render_roster(class_space: ClassSpace, key: str) -> None:
             st.rerun()
 
 
-def _state_text(entry: class_store.RosterEntry) -> str:
+def _state_text(entry: class_rules.RosterEntry) -> str:
     if entry.state == "training":
         return "training" if entry.epoch is None else f"training · epoch {entry.epoch}"
     return entry.state
@@ -251,7 +255,7 @@ def render_student(class_space: ClassSpace, member: Member) -> None:
     st.page_link(
         "app_pages/draw.py", label="Draw a digit for the class set", icon=":material/draw:"
     )
-    mine = guarded(lambda engine: class_store.my_drawings(engine, member.lab_id), [])
+    mine = guarded(lambda engine: class_board.my_drawings(engine, member.lab_id), [])
     if mine:
         st.markdown("**Your drawings for the class set**")
         for start in range(0, len(mine), GALLERY_COLUMNS):

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
-from store.classes import ClassError, ClassSpace, Member, TeacherKeyRefused
+from sqlalchemy import Engine
 
 from model.url_settings import page_url
+from store import class_board
 from store import classes as class_store
+from store.class_rules import ClassError, ClassSpace, Member, TeacherKeyRefused
+from store.codes import WRONG_CODE_DELAY_SECONDS
 from ui.lab import current_lab, database, guarded
 from ui.share import APP_PAGE_SLUGS, DEFAULT_APP_URL
+from ui.text import plain
 
 CLASS_PAGE = "app_pages/classroom.py"
 BOARD_PAGE = "app_pages/board.py"
@@ -88,12 +94,20 @@ def my_membership() -> tuple[ClassSpace, Member] | None:
     return guarded(lambda engine: class_store.membership(engine, lab.id), None)
 
 
-def run_class_action(action, success: str | None = None) -> bool:
-    """Run one class action against the store; a refusal is shown as its message."""
+def run_class_action(
+    action: Callable[[Engine], object],
+    success: str | None = None,
+    slow_down: type[ClassError] | None = None,
+) -> bool:
+    """Run one class action against the store; a refusal is shown as its message, after a
+    second's wait if it is a `slow_down` one (a wrong code: guessing must be slow)."""
     try:
         guarded(action, None)
     except ClassError as refused:
-        st.error(str(refused), icon=":material/block:")
+        if slow_down is not None and isinstance(refused, slow_down):
+            time.sleep(WRONG_CODE_DELAY_SECONDS)
+        # The message may quote what the learner typed.
+        st.error(plain(str(refused)), icon=":material/block:")
         return False
     if success:
         st.toast(success, icon=":material/check_circle:")
@@ -120,7 +134,7 @@ def render_add_to_class(network_input: np.ndarray) -> None:
         return
     pixels = np.asarray(network_input, dtype=np.float32)
     if run_class_action(
-        lambda engine: class_store.submit_drawing(engine, member.lab_id, pixels, digit)
+        lambda engine: class_board.submit_drawing(engine, member.lab_id, pixels, digit)
     ):
         st.success(
             "Sent: it joins the class set once your teacher approves it.",

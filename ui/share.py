@@ -6,7 +6,6 @@ from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import streamlit as st
-from store.classes import membership
 
 from model.config import TrainConfig
 from model.exercises import EXERCISES, Exercise, matching_exercise
@@ -19,6 +18,7 @@ from model.url_settings import (
     settings_query,
     share_url,
 )
+from store.classes import membership
 from ui.controls import LAYERS_KEY, UNITS_KEYS
 from ui.lab import LAB, LAB_PARAM, guarded, url_params_with_lab
 from ui.runs import Run

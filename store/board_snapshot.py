@@ -9,23 +9,18 @@ from sqlalchemy import Engine
 
 from model.challenges import BoardRun
 from model.forward import NetworkWeights, accuracy, predict_proba
-from store.classes import (
-    ClassDrawing,
-    ClassSpace,
-    RosterEntry,
+from store.class_board import (
     approved_set,
     cached_scores,
-    class_by_id,
     class_drawings,
     roster,
     run_weights,
     save_score,
     shared_runs,
-    touch_class,
 )
-
-PENDING = "pending"
-APPROVED = "approved"
+from store.class_rules import ClassDrawing, ClassSpace, RosterEntry
+from store.classes import class_by_id, touch_class
+from store.schema import APPROVED, PENDING
 
 
 @dataclass(frozen=True)
