@@ -5,7 +5,7 @@ import streamlit as st
 from model.codegen import keras_script
 from model.config import TrainConfig, describe
 from model.jobs import CANCELLED, STOPPED
-from ui.class_data import offered_datasets
+from ui.class_data import offered_datasets, render_class_score
 from ui.class_panel import render_attach_setup
 from ui.controls import render_controls
 from ui.estimate import render_estimate, run_problem
@@ -104,6 +104,7 @@ if run is not None:
         render_curves(run.history)
         show_training_hidden_space(run.result_weights)
         render_results(run)
+        render_class_score(run.result_weights)
 
 render_exercises(run)
 render_class_link(chosen if valid else settings.config, attach=render_attach_setup)

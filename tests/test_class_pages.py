@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import delete
 from streamlit.testing.v1 import AppTest
 
+from model.data import load_splits
 from store import class_board
 from store import classes as class_store
 from store.schema import code_attempts
@@ -15,6 +17,7 @@ from tests.test_lab_page import lab_of, open_app, texts
 from tests.test_train_page import has_results, rerun_until
 from ui.classroom import TEACHER_KEY
 from ui.lab import database
+from ui.runs import RUNS
 from ui.share import SETTINGS
 from ui.state import SENT_TO_DRAW
 
@@ -188,3 +191,34 @@ def test_the_setup_a_teacher_attaches_is_what_joining_students_get() -> None:
     linked.query_params["units"] = "9"
     linked.switch_page(TRAIN_PAGE).run()
     assert linked.session_state[SETTINGS].config.hidden_units == (9,)
+
+
+def approve_drawings(key: str, lab_id: str, labels: list[int]) -> None:
+    engine = database()
+    test = load_splits("bundled").test
+    for index, label in enumerate(labels):
+        pixels = test.x[np.flatnonzero(test.y == label)[index]].reshape(20, 20)
+        drawing = class_board.submit_drawing(engine, lab_id, pixels, label, now=1000.0 + 60 * index)
+        class_board.review_drawing(engine, key, drawing.id, True)
+
+
+def test_a_member_trains_on_the_class_drawings_and_sees_its_score_on_them() -> None:
+    _, key, class_space = start_class()
+    student = join(class_space.join_code, "Hal")
+    lab_id = lab_of(student).id
+    outsider = open_app(TRAIN_PAGE)
+    assert "class" not in outsider.radio(key="dataset").options
+    train = open_app(TRAIN_PAGE, lab_id)
+    train.radio(key="dataset").set_value("class").run()
+    train.number_input(key="epochs").set_value(3).run()
+    train.button(key="train_button").click().run()
+    # Not enough approved drawings yet: a clear refusal, nothing queued.
+    assert "cannot be trained on yet" in texts(train.error)
+    approve_drawings(key, lab_id, [0, 1, 0, 1, 1, 0])
+    train.button(key="train_button").click().run()
+    rerun_until(train, has_results)
+    scores = [metric for metric in train.metric if metric.label == "Our class's drawings"]
+    assert len(scores) == 1 and scores[0].value.endswith("%")
+    # The 150 bundled test images and 30 % of the 6 class drawings.
+    run = train.session_state[RUNS][-1]
+    assert run.config.dataset == "class" and len(run.test.labels) == 152

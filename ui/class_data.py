@@ -7,6 +7,7 @@ import streamlit as st
 
 from model.class_data import ClassDrawings
 from model.config import DATASETS, TrainConfig
+from model.forward import NetworkWeights, accuracy
 from store.class_board import approved_set
 from store.classes import membership
 from ui.lab import LAB, guarded
@@ -50,3 +51,20 @@ def training_drawings(config: TrainConfig) -> tuple[ClassDrawings | None, str | 
         return ClassDrawings.checked(*found), None
     except ValueError as problem:
         return None, NOT_READY_MESSAGE.format(problem=str(problem).rstrip("."))
+
+
+def render_class_score(weights: NetworkWeights | None) -> None:
+    """For a member of a class: how well a trained network reads the class's own handwriting,
+    beside its MNIST test accuracy (which almost every setting gets to 100 %)."""
+    if weights is None:
+        return
+    found = _class_drawings()
+    if found is None or not len(found[1]):
+        return
+    images, labels = found
+    score = accuracy(weights, images, labels)
+    st.metric(
+        "Our class's drawings",
+        f"{score:.1%}",
+        help=f"The {len(labels)} drawings your teacher approved for the class set.",
+    )
