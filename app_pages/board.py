@@ -3,13 +3,7 @@
 import streamlit as st
 
 from store.board_snapshot import board_snapshot
-from ui.board import (
-    render_best_runs,
-    render_gallery,
-    render_leaderboard,
-    render_roster,
-    render_runs_chart,
-)
+from ui.board import render_board
 from ui.classroom import CLASS_PAGE, my_membership, teacher_class
 from ui.lab import guarded
 from ui.state import pretrained_model
@@ -38,19 +32,7 @@ def board() -> None:
     if snapshot is None:
         st.warning("The class is gone: it was deleted or it expired.", icon=":material/link_off:")
         return
-    st.caption(f"Join code **{snapshot.class_space.join_code}** · updates every few seconds")
-    render_roster(snapshot)
-    chart, leaders = st.columns([3, 2])
-    with chart:
-        st.subheader("Every shared run")
-        render_runs_chart(snapshot)
-    with leaders:
-        st.subheader("Challenge")
-        render_leaderboard(snapshot)
-    st.subheader("Each student's best run")
-    render_best_runs(snapshot)
-    st.subheader("Our class's handwriting")
-    render_gallery(snapshot)
+    render_board(snapshot)
 
 
 board()

@@ -186,3 +186,14 @@ def store_engine(request, tmp_path):
         engine = fresh_postgres_engine()
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def manager():
+    """A job pool of one worker, ready to train, for one test module."""
+    from model.jobs import JobManager
+
+    pool = JobManager(workers=1, jobs_per_worker=100)
+    assert pool.wait_until_ready(120)
+    yield pool
+    pool.shutdown()

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from model.class_data import ClassDrawings
 from model.config import TrainConfig
 from model.data import CLASS_DRAWINGS_MISSING, load_splits
-from model.jobs import DATASET_ERROR, DONE, FAILED, JobManager, JobRequest
+from model.jobs import DATASET_ERROR, DONE, FAILED, JobRequest
 from model.jobs.records import Job
 from model.jobs.workers import Paused
+from tests.test_jobs import finished
 
 CLASS = TrainConfig(hidden_units=(4,), epochs=3, dataset="class")
-WAIT = 120
 
 
 def class_drawings(count: int = 10) -> ClassDrawings:
     rng = np.random.default_rng(7)
     return ClassDrawings.checked(rng.random((count, 400), dtype=np.float32), np.arange(count) % 2)
-
-
-@pytest.fixture(scope="module")
-def manager():
-    pool = JobManager(workers=1, jobs_per_worker=100)
-    assert pool.wait_until_ready(WAIT)
-    yield pool
-    pool.shutdown()
-
-
-def finished(manager: JobManager, job_id: int):
-    view = manager.wait(job_id, lambda view: view.finished, WAIT)
-    assert view is not None and view.finished, view
-    return view
 
 
 def test_a_class_run_tests_on_the_bundled_test_images_and_three_drawings(manager) -> None:

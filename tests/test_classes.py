@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from model.config import TrainConfig
-from model.forward import NetworkWeights
 from model.training import EpochLog
 from store import class_board as board
 from store import class_rules as rules
@@ -30,20 +28,7 @@ from store.class_rules import (
 )
 from store.schema import class_drawings, class_members, class_scores, labs, runs
 from store.schema import classes as classes_table
-
-CONFIG = TrainConfig(hidden_units=(3,), epochs=2)
-
-
-def weights(seed: int = 0, units: int = 3) -> NetworkWeights:
-    rng = np.random.default_rng(seed)
-    return NetworkWeights(
-        (
-            rng.normal(size=(400, units)).astype(np.float32),
-            rng.normal(size=(units, 1)).astype(np.float32),
-        ),
-        (np.zeros(units, np.float32), np.zeros(1, np.float32)),
-        "sigmoid",
-    )
+from tests.test_store import CONFIG, weights
 
 
 def logs(count: int) -> list[EpochLog]:

@@ -31,14 +31,6 @@ LONG = TrainConfig(hidden_units=(4,), epochs=1000, batch_size=1)
 WAIT = 120
 
 
-@pytest.fixture(scope="module")
-def manager():
-    pool = JobManager(workers=1, jobs_per_worker=100)
-    assert pool.wait_until_ready(WAIT)
-    yield pool
-    pool.shutdown()
-
-
 def finished(manager: JobManager, job_id: int):
     view = manager.wait(job_id, lambda view: view.finished, WAIT)
     assert view is not None and view.finished, view

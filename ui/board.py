@@ -18,6 +18,23 @@ GALLERY_COLUMNS = 10
 GALLERY_SHOWN = 60
 
 
+def render_board(snapshot: BoardSnapshot) -> None:
+    """One refresh of the whole board."""
+    st.caption(f"Join code **{snapshot.class_space.join_code}** · updates every few seconds")
+    render_roster(snapshot)
+    chart, leaders = st.columns([3, 2])
+    with chart:
+        st.subheader("Every shared run")
+        render_runs_chart(snapshot)
+    with leaders:
+        st.subheader("Challenge")
+        render_leaderboard(snapshot)
+    st.subheader("Each student's best run")
+    render_best_runs(snapshot)
+    st.subheader("Our class's handwriting")
+    render_gallery(snapshot)
+
+
 def render_roster(snapshot: BoardSnapshot) -> None:
     training = sum(entry.state == "training" for entry in snapshot.roster)
     done = sum(entry.state == "done" for entry in snapshot.roster)
@@ -38,7 +55,7 @@ def render_roster(snapshot: BoardSnapshot) -> None:
                 for entry in snapshot.roster
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             height=min(400, 36 + 35 * len(snapshot.roster)),
         )
 
@@ -88,7 +105,7 @@ def render_runs_chart(snapshot: BoardSnapshot) -> None:
                 ],
             },
         },
-        use_container_width=True,
+        width="stretch",
     )
 
 
@@ -114,7 +131,7 @@ def render_best_runs(snapshot: BoardSnapshot) -> None:
             for run in best
         ],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             "Class drawings": st.column_config.NumberColumn(format="percent"),
             "MNIST test": st.column_config.NumberColumn(format="percent"),

@@ -206,7 +206,7 @@ def _render_roster(class_space: ClassSpace, key: str) -> None:
             for entry in entries
         ],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     by_lab = {entry.lab_id: entry.nickname for entry in entries}
     with st.form("remove_student"):
