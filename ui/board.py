@@ -60,10 +60,6 @@ def render_roster(snapshot: BoardSnapshot) -> None:
         )
 
 
-def _accuracy(run: BoardRun) -> float:
-    return run.test_accuracy if run.class_accuracy is None else run.class_accuracy
-
-
 def render_runs_chart(snapshot: BoardSnapshot) -> None:
     runs = snapshot.runs
     if not runs:
@@ -71,37 +67,55 @@ def render_runs_chart(snapshot: BoardSnapshot) -> None:
         return
     scored = any(run.class_accuracy is not None for run in runs)
     measure = "Accuracy on the class's drawings" if scored else "MNIST test accuracy"
+    # Plain field names: Vega reads a quote or a dot in one as part of an expression.
     points = [
         {
-            "Parameters": run.parameters,
-            measure: _accuracy(run) if run.class_accuracy is not None or not scored else None,
-            "MNIST test accuracy": run.test_accuracy,
-            "Activation": run.config.activation,
-            "Student": run.nickname,
-            "Settings": describe(run.config),
-            "Epochs": run.epochs,
+            "parameters": run.parameters,
+            "accuracy": run.class_accuracy if scored else run.test_accuracy,
+            "mnist": run.test_accuracy,
+            "activation": run.config.activation,
+            "student": run.nickname,
+            "settings": describe(run.config),
+            "epochs": run.epochs,
         }
         for run in runs
+        if run.class_accuracy is not None or not scored
     ]
     st.vega_lite_chart(
         {
             "data": {"values": points},
             "mark": {"type": "point", "filled": True, "size": 120, "opacity": 0.8},
             "encoding": {
-                "x": {"field": "Parameters", "type": "quantitative", "scale": {"type": "log"}},
+                "x": {
+                    "field": "parameters",
+                    "type": "quantitative",
+                    "scale": {"type": "log"},
+                    "title": "Parameters (log scale)",
+                },
                 "y": {
-                    "field": measure,
+                    "field": "accuracy",
                     "type": "quantitative",
                     "axis": {"format": ".0%"},
                     "scale": {"zero": False},
+                    "title": measure,
                 },
-                "color": {"field": "Activation", "type": "nominal"},
+                "color": {"field": "activation", "type": "nominal", "title": "Activation"},
                 "tooltip": [
-                    {"field": "Student", "type": "nominal"},
-                    {"field": "Settings", "type": "nominal"},
-                    {"field": "Epochs", "type": "quantitative"},
-                    {"field": measure, "type": "quantitative", "format": ".1%"},
-                    {"field": "MNIST test accuracy", "type": "quantitative", "format": ".1%"},
+                    {"field": "student", "type": "nominal", "title": "Student"},
+                    {"field": "settings", "type": "nominal", "title": "Settings"},
+                    {"field": "epochs", "type": "quantitative", "title": "Epochs"},
+                    {
+                        "field": "accuracy",
+                        "type": "quantitative",
+                        "format": ".1%",
+                        "title": measure,
+                    },
+                    {
+                        "field": "mnist",
+                        "type": "quantitative",
+                        "format": ".1%",
+                        "title": "MNIST test",
+                    },
                 ],
             },
         },
