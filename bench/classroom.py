@@ -24,6 +24,8 @@ It starts the real server (`streamlit run app.py`, the default worker count) and
    server's (same workers, same jobs-per-worker recycling), total RSS of the process tree once
    the pool is idle after run 10 and after the last run. Target `creep_mb` ≤ 100.
 
+`--class`: thirty students in one class with the board open, the teacher approving their
+drawings (bench/class_board.py has the details and the last lines).
 `--runs 0` skips the memory creep. `makespan/numpy_ideal` compares the class's makespan with
 sessions × the NumPy reference trainer's run (bench/train_speed.py) / workers.
 `--hogs 2`: before the class, two sessions start the most work the page allows (1000 epochs
@@ -693,6 +695,9 @@ def main() -> int:
         "--hogs", type=int, default=0, help="sessions that first start maximum-work runs"
     )
     parser.add_argument("--workers", type=int, default=SERVER_WORKERS)
+    parser.add_argument(
+        "--class", dest="class_mode", action="store_true", help="one class (bench/class_board.py)"
+    )
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds for everything")
     parser.add_argument(
         "--browser-idle",
@@ -706,6 +711,10 @@ def main() -> int:
     deadline = time.monotonic() + args.timeout
     os.chdir(PROJECT_ROOT)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.class_mode:
+        from bench.class_board import main as class_main
+
+        return class_main(args, deadline)
     with tempfile.TemporaryDirectory(prefix="zol-classroom-") as log_dir:
         job_log = Path(log_dir) / "jobs.csv"
         server_env = {"ZOL_WORKERS": str(args.workers), JOB_LOG_ENV: str(job_log)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -56,6 +57,11 @@ DRAWING_COLUMNS = (
     drawings_table.c.status,
     drawings_table.c.submitted_at,
 )
+
+
+# A finished run's history no longer changes, and the board reads every shared one each few
+# seconds: parsing 30 runs' 100 epochs anew would be most of a refresh.
+_history = functools.lru_cache(maxsize=1024)(history_from_json)
 
 
 def _pixels(data: bytes) -> np.ndarray | None:
@@ -295,7 +301,7 @@ def shared_runs(engine: Engine, class_id: str) -> list[SharedRun]:
     for row in rows:
         try:
             config = TrainConfig.from_dict(json.loads(row.config))
-            history = history_from_json(row.history)
+            history = _history(row.history)
         except (ValueError, TypeError, KeyError, IndexError):
             continue  # a damaged row loses one run, not the board
         shared.append(

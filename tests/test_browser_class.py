@@ -68,7 +68,7 @@ def test_a_teacher_and_a_student_on_two_servers_share_one_class(browser) -> None
 
         teacher.reload()
         expect(teacher.get_by_text(re.compile("Ada L meant"))).to_be_visible()
-        teacher.get_by_role("button", name="Approve").click()
+        teacher.get_by_role("button", name="Approve", exact=True).click()
         expect(teacher.get_by_text("Nothing to review")).to_be_visible()
         expect(
             board.get_by_text(re.compile(r"1 drawing; the bundled model reads 1"))

@@ -222,3 +222,19 @@ def test_a_member_trains_on_the_class_drawings_and_sees_its_score_on_them() -> N
     # The 150 bundled test images and 30 % of the 6 class drawings.
     run = train.session_state[RUNS][-1]
     assert run.config.dataset == "class" and len(run.test.labels) == 152
+
+
+def test_approve_all_takes_every_waiting_drawing_at_once() -> None:
+    teacher, key, class_space = start_class()
+    lab_id = lab_of(join(class_space.join_code, "Ivy")).id
+    test = load_splits("bundled").test
+    for index in range(3):
+        class_board.submit_drawing(
+            database(), lab_id, test.x[index].reshape(20, 20), int(test.y[index])
+        )
+    teacher.run()
+    teacher.button(key="approve_all").click().run()
+    assert not teacher.exception
+    assert class_board.class_drawings(database(), class_space.id, "pending") == []
+    assert len(class_board.class_drawings(database(), class_space.id, "approved")) == 3
+    assert "Nothing to review" in texts(teacher.caption)

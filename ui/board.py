@@ -3,19 +3,26 @@ the gallery."""
 
 from __future__ import annotations
 
+import functools
+import io
+
+import numpy as np
 import streamlit as st
+from PIL import Image
 
 from model.challenges import CHALLENGE_TITLES, BoardRun, best_by_student, leaderboard
-from model.config import describe
+from model.config import INPUT_SIDE, describe
 from model.url_settings import share_url
-from store.board_snapshot import BoardSnapshot, GalleryItem
+from store.board_snapshot import BoardSnapshot
 from ui.classroom import page_address
 from ui.images import pixel_grid
 from ui.share import TRAIN_PAGE_SLUG
 from ui.text import plain
 
-GALLERY_COLUMNS = 10
 GALLERY_SHOWN = 60
+# Each of the 20×20 pixels as a 4×4 square, grid lines included.
+TILE_CELL = 4
+TILE_SIDE = INPUT_SIDE * TILE_CELL + 1
 
 
 def render_board(snapshot: BoardSnapshot) -> None:
@@ -180,14 +187,22 @@ def render_gallery(snapshot: BoardSnapshot) -> None:
         "The ones it gets wrong come first."
     )
     shown = items[:GALLERY_SHOWN]
-    for start in range(0, len(shown), GALLERY_COLUMNS):
-        columns = st.columns(GALLERY_COLUMNS)
-        for column, item in zip(columns, shown[start : start + GALLERY_COLUMNS], strict=False):
-            with column:
-                _gallery_item(item)
+    # One element for the whole gallery, of PNGs made once per drawing: the board redraws it
+    # every few seconds for the projector.
+    st.image(
+        [_tile_png(item.drawing.pixels.tobytes()) for item in shown],
+        caption=[
+            f"{'✓' if item.correct else '✗'} meant {item.drawing.label}, read {item.answer}"
+            for item in shown
+        ],
+        width=TILE_SIDE,
+    )
 
 
-def _gallery_item(item: GalleryItem) -> None:
-    st.image(pixel_grid(item.drawing.pixels, 4))
-    verdict = "✓" if item.correct else "✗"
-    st.caption(f"{verdict} meant {item.drawing.label}, read {item.answer}")
+@functools.lru_cache(maxsize=4096)
+def _tile_png(pixels: bytes) -> bytes:
+    """A drawing (its raw float32 20×20 pixels) as the PNG the gallery shows."""
+    image = np.frombuffer(pixels, dtype=np.float32).reshape(INPUT_SIDE, INPUT_SIDE)
+    buffer = io.BytesIO()
+    Image.fromarray(pixel_grid(image, TILE_CELL)).save(buffer, format="PNG")
+    return buffer.getvalue()

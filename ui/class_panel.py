@@ -26,6 +26,9 @@ from ui.share import forget_setup
 from ui.text import plain
 
 GALLERY_COLUMNS = 4
+# Drawings reviewed one by one at a time; "Approve all" takes every waiting one.
+MODERATION_SHOWN = 24
+MODERATION_REFRESH_SECONDS = 10
 
 
 def render_start_class() -> None:
@@ -164,31 +167,60 @@ def _render_settings(class_space: ClassSpace, key: str) -> None:
             st.warning(notice, icon=":material/link_off:")
 
 
+@st.fragment(run_every=MODERATION_REFRESH_SECONDS)
 def _render_moderation(class_space: ClassSpace, key: str) -> None:
+    """The drawings waiting for review; it follows new ones by itself, and a review reruns
+    only this part of the page."""
     pending = guarded(
         lambda engine: class_board.class_drawings(engine, class_space.id, "pending"), []
     )
     if not pending:
         st.caption("Nothing to review. Students add drawings from the Draw page.")
         return
-    st.caption(f"{len(pending)} waiting. Only approved drawings reach the board and the class set.")
-    for start in range(0, len(pending), GALLERY_COLUMNS):
+    shown = pending[:MODERATION_SHOWN]
+    more = f" (the first {len(shown)} are shown)" if len(pending) > len(shown) else ""
+    st.caption(
+        f"{len(pending)} waiting{more}. Only approved drawings reach the board and the class set."
+    )
+    # Reviews happen in the buttons' callbacks, before the list is drawn again.
+    st.button(
+        f"Approve all {len(pending)}",
+        key="approve_all",
+        icon=":material/done_all:",
+        on_click=_review,
+        args=(key, [drawing.id for drawing in pending], True),
+    )
+    for start in range(0, len(shown), GALLERY_COLUMNS):
         for column, drawing in zip(
-            st.columns(GALLERY_COLUMNS), pending[start : start + GALLERY_COLUMNS], strict=False
+            st.columns(GALLERY_COLUMNS), shown[start : start + GALLERY_COLUMNS], strict=False
         ):
             with column:
                 st.image(pixel_grid(drawing.pixels, 5))
                 st.markdown(f"{plain(drawing.nickname)} meant **{drawing.label}**")
                 yes, no = st.columns(2)
-                if yes.button("Approve", key=f"approve_{drawing.id}", icon=":material/check:"):
-                    _review(key, drawing.id, True)
-                if no.button("Reject", key=f"reject_{drawing.id}", icon=":material/close:"):
-                    _review(key, drawing.id, False)
+                yes.button(
+                    "Approve",
+                    key=f"approve_{drawing.id}",
+                    icon=":material/check:",
+                    on_click=_review,
+                    args=(key, [drawing.id], True),
+                )
+                no.button(
+                    "Reject",
+                    key=f"reject_{drawing.id}",
+                    icon=":material/close:",
+                    on_click=_review,
+                    args=(key, [drawing.id], False),
+                )
 
 
-def _review(key: str, drawing_id: int, approve: bool) -> None:
-    run_class_action(lambda engine: class_board.review_drawing(engine, key, drawing_id, approve))
-    st.rerun()
+def _review(key: str, drawing_ids: list[int], approve: bool) -> None:
+    run_class_action(
+        lambda engine: [
+            class_board.review_drawing(engine, key, drawing_id, approve)
+            for drawing_id in drawing_ids
+        ]
+    )
 
 
 def _render_roster(class_space: ClassSpace, key: str) -> None:
