@@ -225,7 +225,7 @@ def test_a_member_trains_on_the_class_drawings_and_sees_its_score_on_them() -> N
 
 
 def test_approve_all_takes_every_waiting_drawing_at_once() -> None:
-    teacher, key, class_space = start_class()
+    teacher, _, class_space = start_class()
     lab_id = lab_of(join(class_space.join_code, "Ivy")).id
     test = load_splits("bundled").test
     for index in range(3):
