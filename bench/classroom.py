@@ -316,7 +316,7 @@ async def press_train(page, result: SessionResult) -> None:
     from playwright.async_api import expect
 
     result.pressed_at = time.monotonic()
-    await page.get_by_role("button", name="Train").click()
+    await page.get_by_role("button", name="Train", exact=True).click()
     training = page.get_by_text(TRAINING_SHOWN)
     await expect(training.or_(results_shown(page)).or_(problem_shown(page)).first).to_be_visible()
 

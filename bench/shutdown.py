@@ -45,7 +45,7 @@ def server_shutdown() -> tuple[float, int | None]:
             )
             page = browser.new_page()
             page.goto(f"{url}/train?epochs=1000&batch=1")
-            page.get_by_role("button", name="Train").click()
+            page.get_by_role("button", name="Train", exact=True).click()
             progress = page.get_by_text(re.compile(r"Epoch ([2-9]|\d{2,}) of 1000"))
             expect(progress).to_be_visible(timeout=TIMEOUT_MS)
             started = time.monotonic()
