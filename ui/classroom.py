@@ -17,27 +17,24 @@ from store import classes as class_store
 from store.class_rules import ClassError, ClassSpace, Member, TeacherKeyRefused
 from store.codes import WRONG_CODE_DELAY_SECONDS
 from ui.lab import current_lab, database, guarded
+from ui.lab_panel import DIGIT_MEANT
 from ui.share import APP_PAGE_SLUGS, DEFAULT_APP_URL
 from ui.text import plain
 
 CLASS_PAGE = "app_pages/classroom.py"
 BOARD_PAGE = "app_pages/board.py"
-CLASS_SLUG, BOARD_SLUG = "classroom", "board"
+CLASS_SLUG = "classroom"
 # The address bar's parameters: the teacher's secret key, and a join link's code.
 TEACHER_PARAM = "teacher"
 JOIN_PARAM = "join"
 # Session keys: the teacher key this session was opened with, and its class.
 TEACHER_KEY = "teacher_key"
-# The Draw page's "digit I meant" control, shared by keeping and adding to the class set.
-DIGIT_MEANT = "keep_label"
 NO_DATABASE_MESSAGE = "Classes need the lab database, which is unavailable right now."
 
 
 def page_address(slug: str, **params: str) -> str:
     """A page's full address, from the address this session was opened on."""
-    address = page_url(
-        st.context.url or DEFAULT_APP_URL, slug, (*APP_PAGE_SLUGS, CLASS_SLUG, BOARD_SLUG, "lab")
-    )
+    address = page_url(st.context.url or DEFAULT_APP_URL, slug, APP_PAGE_SLUGS)
     return f"{address}?{urlencode(params)}" if params else address
 
 

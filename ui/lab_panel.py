@@ -31,6 +31,9 @@ LAST_IMPORTED = "lab_last_imported"
 GALLERY_COLUMNS = 8
 GALLERY_ZOOM = 4
 
+# The Draw page's "digit I meant" control, shared by keeping and adding to the class set.
+DIGIT_MEANT = "keep_label"
+
 
 def switch_lab(lab: lab_store.Lab, message: str | None = None) -> None:
     """Open another lab in this tab: its runs replace the session's on the next run."""
@@ -227,7 +230,7 @@ def render_keep_drawing(pixels: np.ndarray) -> None:
     if lab is None:
         return
     digest = hashlib.sha256(np.asarray(pixels, np.float32).tobytes()).hexdigest()
-    meant = st.segmented_control("The digit I meant", [0, 1], key="keep_label")
+    meant = st.segmented_control("The digit I meant", [0, 1], key=DIGIT_MEANT)
     if st.button("Keep this drawing in my lab", icon=":material/bookmark_add:", key="keep_drawing"):
         if st.session_state.get(LAST_KEPT) == digest:
             st.info("This drawing is already kept.")

@@ -27,7 +27,8 @@ from ui.runs import Run
 # learner's latest valid choice, so leaving the page and coming back keeps the setup.
 SETTINGS = "train_settings"
 TRAIN_PAGE_SLUG = "train"
-APP_PAGE_SLUGS = ("data", "train", "draw", "under_the_hood")
+# Every page's address (app.PAGES' file names): a link built on any page swaps its slug.
+APP_PAGE_SLUGS = ("data", "train", "draw", "under_the_hood", "lab", "classroom", "board")
 DEFAULT_APP_URL = "http://localhost:8501/"
 CONTROL_LABELS = {
     "hidden_units": "Hidden layers and units",
