@@ -58,7 +58,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -100,6 +99,8 @@ PAGES_LOADING_AT_ONCE = 4
 TRAINING_SHOWN = re.compile(
     r"Waiting for a free training process|Epoch \d+ of \d+|Starting the training processes"
 )
+# The estimate beside Train warns of a long run (`model.limits.long_run_warning`): not a failure.
+LONG_RUN_NOTICE = re.compile("shared with everyone using it")
 QUIET_CPU_PERCENT = 15.0
 QUIET_TIMEOUT = 60.0
 JOB_TIMEOUT = 600.0
@@ -306,9 +307,9 @@ def results_shown(page):
 
 
 def problem_shown(page):
-    return page.get_by_test_id("stAlertContentWarning").or_(
-        page.get_by_test_id("stAlertContentError")
-    )
+    """An error, or a warning other than the estimate's long-run notice (not a failure)."""
+    warning = page.get_by_test_id("stAlertContentWarning").filter(has_not_text=LONG_RUN_NOTICE)
+    return warning.or_(page.get_by_test_id("stAlertContentError"))
 
 
 async def press_train(page, result: SessionResult) -> None:
@@ -536,6 +537,9 @@ class LoggedJob:
     worker_pid: str
     epochs: int = 0
     queued: float = 0.0
+    # Seconds it held a worker, and in how many slices (a preempted job has several).
+    service: float = 0.0
+    slices: int = 1
 
 
 def read_job_log(path: Path) -> dict[int, LoggedJob]:
@@ -554,6 +558,8 @@ def read_job_log(path: Path) -> dict[int, LoggedJob]:
             row["worker_pid"],
             int(row["epochs"]),
             float(row["queued_s"]),
+            float(row["service_s"]),
+            int(row["slices"]),
         )
         jobs[job.job_id] = job
     return jobs
@@ -606,25 +612,25 @@ def numpy_single_run() -> float:
 
 
 def report_workers(class_jobs: list[LoggedJob], makespan: float, workers: int) -> None:
-    """Where the makespan went: each worker process's jobs, training time and waits between
-    jobs (a process that appears mid-class replaced one that was recycled)."""
+    """Where the makespan went: each worker process's jobs (by the worker of a job's last
+    slice; a process that appears mid-class replaced one that was recycled) and the time the
+    jobs held a worker (their service: a preempted job's waits between slices are not in it)."""
     by_worker: dict[str, list[LoggedJob]] = {}
     for job in sorted(class_jobs, key=lambda job: job.started):
         by_worker.setdefault(job.worker_pid, []).append(job)
     start = min(job.submitted for job in class_jobs)
     for pid, worker_jobs in by_worker.items():
-        training = sum(job.finished - job.started for job in worker_jobs)
-        gaps = [after.started - before.finished for before, after in pairwise(worker_jobs)]
-        gap_text = f", {sum(gaps):.1f} s between jobs (max {max(gaps):.2f})" if gaps else ""
+        service = sum(job.service for job in worker_jobs)
         print(
             f"  worker {pid}: {len(worker_jobs)} jobs from {worker_jobs[0].started - start:.1f} "
-            f"to {worker_jobs[-1].finished - start:.1f} s, {training:.1f} s training{gap_text}"
+            f"to {max(job.finished for job in worker_jobs) - start:.1f} s, {service:.1f} s training"
         )
-    training = sum(job.finished - job.started for job in class_jobs)
+    service = sum(job.service for job in class_jobs)
+    preempted = sum(job.slices > 1 for job in class_jobs)
     print(
-        f"  worker time spent training: {training:.1f} s of {workers} × {makespan:.1f} s "
-        f"({training / (workers * makespan):.0%}); per job: median "
-        f"{statistics.median(job.finished - job.started for job in class_jobs):.1f} s"
+        f"  worker time spent training the class: {service:.1f} s of {workers} × {makespan:.1f} s "
+        f"({service / (workers * makespan):.0%}); per job: median "
+        f"{statistics.median(job.service for job in class_jobs):.1f} s; {preempted} jobs preempted"
     )
 
 

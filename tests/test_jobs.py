@@ -159,18 +159,36 @@ def test_workers_are_recycled_after_their_job_budget() -> None:
         pool.shutdown()
 
 
-def test_workers_are_not_recycled_both_at_once_while_jobs_wait() -> None:
+def test_used_up_workers_go_on_while_jobs_wait() -> None:
     pool = JobManager(workers=2, jobs_per_worker=1)
     try:
         assert pool.wait_until_ready(WAIT)
+        first_pids = set(pool.worker_pids())
         job_ids = [pool.submit(JobRequest(SHORT), "a") for _ in range(4)]
         views = [finished(pool, job_id) for job_id in job_ids]
         assert all(view.state == DONE for view in views)
-        # Jobs 1 and 2 start together; the first worker to finish is recycled, and the other
-        # one takes the waiting jobs while the replacement imports TensorFlow.
-        pids = [view.worker_pid for view in views]
-        assert len(set(pids)) < len(pids)
-        assert pool.workers_started >= 3
+        # Both workers used their budget on jobs 1 and 2, and took jobs 3 and 4 (up to twice
+        # the budget) rather than import TensorFlow again while the class waited.
+        assert {view.worker_pid for view in views} == first_pids
+    finally:
+        pool.shutdown()
+
+
+def test_used_up_workers_are_replaced_one_at_a_time() -> None:
+    pool = JobManager(workers=2, jobs_per_worker=1)
+    try:
+        assert pool.wait_until_ready(WAIT)
+        job_ids = [pool.submit(JobRequest(SHORT), "a") for _ in range(2)]
+        assert all(finished(pool, job_id).state == DONE for job_id in job_ids)
+        serving = []
+        deadline = time.monotonic() + WAIT
+        while pool.workers_started < 4 and time.monotonic() < deadline:
+            with pool._lock:
+                serving.append(sum(w.ready and not w.retiring for w in pool._workers))
+            time.sleep(0.02)
+        assert pool.workers_started == 4
+        # The second used-up worker waited for the first one's replacement to be ready.
+        assert min(serving) >= 1
     finally:
         pool.shutdown()
 

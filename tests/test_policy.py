@@ -1,10 +1,11 @@
-"""The scheduling policy with a fake clock: least attained service, slices, starvation, waits."""
+"""The scheduling policy with a fake clock: least attained service, slices, starvation, waits, recycling."""
 
 from __future__ import annotations
 
 import itertools
 
 from model.jobs.policy import (
+    RECYCLE_GRACE_FACTOR,
     SLICE_SECONDS,
     STARVATION_SECONDS,
     Slot,
@@ -12,6 +13,7 @@ from model.jobs.policy import (
     estimate_waits,
     queue_order,
     schedule,
+    should_retire,
 )
 
 SHAPE = ("a",)
@@ -132,3 +134,20 @@ def test_estimated_waits_play_the_policy_forward() -> None:
     assert estimate_waits([waiting(4, work_left=5.0)], [Slot(1)], now=0.0) == {4: 0.0}
     # No worker at all (still importing TensorFlow): unknown.
     assert estimate_waits([waiting(4)], [Slot(1, available=False)], now=0.0) == {4: None}
+
+
+def test_a_used_up_worker_is_replaced_only_when_nothing_waits_and_none_is_being_replaced() -> None:
+    budget = 10
+    assert not should_retire(9, budget, jobs_waiting=False, another_replacing=False)
+    assert should_retire(10, budget, jobs_waiting=False, another_replacing=False)
+    # A class pressing Train together: the replacement's import would take the CPU they need.
+    assert not should_retire(10, budget, jobs_waiting=True, another_replacing=False)
+    # One replacement at a time, so that a new run always finds a worker ready.
+    assert not should_retire(10, budget, jobs_waiting=False, another_replacing=True)
+
+
+def test_a_used_up_worker_goes_on_at_most_to_its_grace_budget() -> None:
+    budget = 10
+    limit = budget * RECYCLE_GRACE_FACTOR
+    assert not should_retire(limit - 1, budget, jobs_waiting=True, another_replacing=True)
+    assert should_retire(limit, budget, jobs_waiting=True, another_replacing=True)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from multiprocessing.connection import wait
 from typing import Any
 
+from model.jobs import policy
 from model.jobs.api import (
     DONE,
     FAILED,
@@ -27,9 +28,6 @@ from model.jobs.workers import DEFAULT_TF_THREADS, Paused, worker_main
 
 TF_THREADS_ENV = "ZOL_TF_THREADS"
 ORPHAN_GRACE_ENV = "ZOL_ORPHAN_GRACE_SECONDS"
-# While jobs wait and no other worker serves them, a used-up worker goes on up to this many
-# times its budget.
-RECYCLE_GRACE_FACTOR = 2
 # A job whose owner (a browser session) has been gone this long is cancelled and forgotten;
 # long enough to survive a page reload or a brief network drop.
 DEFAULT_ORPHAN_GRACE_SECONDS = 30.0
@@ -157,10 +155,8 @@ class Dispatcher(JobState):
                 # The last slice's result, as if the run had never been paused.
                 job.result = replace(result, config=job.request.config, history=tuple(job.history))
                 self._finish(job, STOPPED if result.stopped else DONE)
-                self._retire_if_used_up(worker)
             elif kind == "error":
                 self._finish(job, FAILED, error=message[2], kind=message[3])
-                self._retire_if_used_up(worker)
             if kind != "progress":
                 self._schedule(estimate=True)
 
@@ -200,19 +196,25 @@ class Dispatcher(JobState):
         self._parked.append(job)
         self._changed.notify_all()
 
-    def _retire_if_used_up(self, worker: Worker) -> None:
-        if worker.jobs_started < self.jobs_per_worker or self._closing:
+    def _schedule(self, estimate: bool = False) -> None:
+        self._retire_used_up()
+        super()._schedule(estimate)
+
+    def _retire_used_up(self) -> None:
+        """Replace the free workers that used up their job budget, as `policy.should_retire` says."""
+        if self._closing:
             return
-        # A replacement imports TensorFlow for seconds: while jobs wait and no other worker
-        # serves them (it is the only one, or the other is being replaced), this one goes on.
-        another_serving = any(
-            other.ready and not other.retiring for other in self._workers if other is not worker
-        )
-        within_grace = worker.jobs_started < self.jobs_per_worker * RECYCLE_GRACE_FACTOR
-        if self._queue and not another_serving and within_grace:
-            return
-        worker.retiring = True
-        self._stop_worker(worker)
+        for worker in self._workers:
+            if worker.job is not None or not worker.ready or worker.retiring:
+                continue
+            another_replacing = any(
+                other.retiring or not other.ready for other in self._workers if other is not worker
+            )
+            if policy.should_retire(
+                worker.jobs_started, self.jobs_per_worker, bool(self._queue), another_replacing
+            ):
+                worker.retiring = True
+                self._stop_worker(worker)
 
     def _worker_exited(self, worker: Worker) -> None:
         worker.process.join(EXIT_JOIN_SECONDS)

@@ -15,9 +15,13 @@ from dataclasses import dataclass
 # A job keeps its worker at least this long once its slice began (whole epochs, so a little
 # longer): long enough that switching costs little, short enough that a new run starts soon.
 SLICE_SECONDS = 1.5
-# A job waiting this long since it last trained goes first, however much it has had:
-# a stream of short runs must not stop a long one for good.
-STARVATION_SECONDS = 30.0
+# A job waiting this long since it last trained goes first, however much it has had: a stream
+# of short runs must not stop a long one for good. Longer than a class's burst (thirty runs
+# pressed at once take under a minute on two workers), which a long run must not cut into.
+STARVATION_SECONDS = 120.0
+# A worker used up its job budget (memory it gathers) goes on at most this many times as long
+# while jobs wait or another worker is being replaced (see `should_retire`).
+RECYCLE_GRACE_FACTOR = 2
 # Simulated slices per estimate of the waits; beyond it a wait is unknown (None).
 ESTIMATE_STEPS = 5000
 
@@ -190,3 +194,20 @@ def estimate_waits(
         busy.add(chosen)
         heapq.heappush(events, (at + run, worker, chosen))
     return starts
+
+
+def should_retire(
+    jobs_started: int, budget: int, jobs_waiting: bool, another_replacing: bool
+) -> bool:
+    """Whether a free worker that has started `jobs_started` jobs is replaced now.
+
+    Its replacement imports TensorFlow for seconds of a core: a used-up worker goes on while
+    jobs wait (a class pressing Train together), and while another worker is being replaced
+    (one at a time, so a new run always finds one ready), up to `RECYCLE_GRACE_FACTOR` times
+    its budget, which bounds the memory a worker gathers.
+    """
+    if jobs_started < budget:
+        return False
+    if jobs_started >= budget * RECYCLE_GRACE_FACTOR:
+        return True
+    return not jobs_waiting and not another_replacing
