@@ -109,8 +109,12 @@ class Engine:
         self.x_val.assign(splits.validation.x)
         self.y_val.assign(splits.validation.y.reshape(-1, 1))
 
-    def _step(self, rows: Any) -> tuple[Any, Any]:
-        """One Keras training step on the given rows; returns the loss summed over them and the hits."""
+    def _step(self, rows: Any, weights: Any, count: Any) -> tuple[Any, Any]:
+        """One Keras training step on the given rows; returns the loss summed over them and the hits.
+
+        `weights` are 0 for the padding rows of the epoch's last, smaller batch and scaled so
+        that the loss is the mean over its `count` real rows, as `model.fit` takes it.
+        """
         import tensorflow as tf
 
         variables = self.model.trainable_variables
@@ -118,26 +122,42 @@ class Engine:
         y = tf.gather(self.y_train, rows)
         with tf.GradientTape() as tape:
             p = self.model(x, training=True)
-            loss = self.loss_fn(y, p)
+            loss = self.loss_fn(y, p, sample_weight=weights)
         self.optimizer.apply(tape.gradient(loss, variables), variables)
-        hits = tf.reduce_sum(tf.cast(tf.equal(p >= 0.5, y >= 0.5), tf.float32))
-        return loss * float(rows.shape[0]), hits
+        right = tf.cast(tf.equal(p >= 0.5, y >= 0.5), tf.float32)
+        hits = tf.reduce_sum(right * tf.cast(weights > 0, tf.float32))
+        return loss * count, hits
+
+    def _batch_layout(self) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """Batches of an epoch: their number and size, each row's loss weight, each one's rows.
+
+        The last batch is padded to the full size: one traced step serves every batch, which
+        halves a fresh shape's tracing.
+        """
+        batch_size = min(self.config.batch_size, self.train_size)
+        batches = -(-self.train_size // batch_size)
+        padding = batches * batch_size - self.train_size
+        counts = np.full(batches, batch_size, dtype=np.float32)
+        weights = np.ones((batches, batch_size, 1), dtype=np.float32)
+        if padding:
+            counts[-1] = batch_size - padding
+            weights[-1, -padding:] = 0.0
+            weights[-1] *= batch_size / counts[-1]
+        return batches, padding, weights, counts
 
     def _epoch(self, order: Any) -> tuple[Any, Any, Any, Any]:
-        """All full batches in one loop, then the smaller last batch: every shape is static for XLA."""
+        """Every batch in one loop, the last one padded: every shape is static for XLA."""
         import tensorflow as tf
 
-        batch_size = min(self.config.batch_size, self.train_size)
-        full_batches = self.train_size // batch_size
-        batches = tf.reshape(order[: full_batches * batch_size], (full_batches, batch_size))
+        batches, padding, weights, counts = self._batch_layout()
+        if padding:
+            order = tf.concat([order, tf.zeros(padding, dtype=order.dtype)], axis=0)
+        rows = tf.reshape(order, (batches, -1))
+        weights, counts = tf.constant(weights), tf.constant(counts)
         loss_sum = tf.constant(0.0)
         hits = tf.constant(0.0)
-        for index in tf.range(full_batches):
-            batch_loss, batch_hits = self._step(batches[index])
-            loss_sum += batch_loss
-            hits += batch_hits
-        if full_batches * batch_size < self.train_size:
-            batch_loss, batch_hits = self._step(order[full_batches * batch_size :])
+        for index in tf.range(batches):
+            batch_loss, batch_hits = self._step(rows[index], weights[index], counts[index])
             loss_sum += batch_loss
             hits += batch_hits
         p_val = self.model(self.x_val, training=False)
