@@ -71,6 +71,11 @@ class Engine:
 
         from model.network import build_model, compile_model
 
+        # Grappler's graph rewrites cost a fresh network shape a tenth of a second and gain
+        # nothing on these small graphs (a repeat run goes through XLA, which does its own).
+        # Off in every process that trains, so that a run gives the same weights in all.
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
         self.config = config
         self.model = compile_model(build_model(config), config)
         self.loss_fn = self.model.loss

@@ -138,9 +138,6 @@ def worker_main(connection: Connection, cancel: Any, pause: Any, tf_threads: int
 
     tf.config.threading.set_intra_op_parallelism_threads(tf_threads)
     tf.config.threading.set_inter_op_parallelism_threads(tf_threads)
-    # Grappler's graph rewrites cost a fresh network shape a tenth of a second and gain nothing
-    # on these small graphs; a repeat run goes through XLA, which does its own.
-    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     code = 1
     try:
         _serve_forever(connection, cancel, pause)
