@@ -6,7 +6,15 @@ import pytest
 
 from model.augment import AUGMENTED_COPIES
 from model.config import TrainConfig
-from model.cost import START_SECONDS, CostModel, prior_epoch_seconds, steps_per_epoch
+from model.cost import (
+    PRIOR_COPY_SECONDS,
+    START_LAYER_SECONDS,
+    START_SECONDS,
+    CostModel,
+    preparation_seconds,
+    prior_epoch_seconds,
+    steps_per_epoch,
+)
 from model.limits import (
     SETTING_ADVICE,
     Limits,
@@ -45,7 +53,8 @@ def test_measurements_replace_the_prior_and_calibrate_unmeasured_shapes() -> Non
     for _ in range(20):
         cost.observe(LESSON, slow)
     assert cost.epoch_seconds(LESSON) == pytest.approx(slow)
-    assert cost.run_seconds(LESSON, epochs=10) == pytest.approx(START_SECONDS + 10 * slow)
+    start = cost.start_seconds(LESSON)
+    assert cost.run_seconds(LESSON, epochs=10) == pytest.approx(start + 10 * slow)
     # A shape never measured is estimated as slower than the prior too.
     other = LESSON.with_changes(hidden_units=(40,))
     assert cost.epoch_seconds(other) == pytest.approx(3 * prior_epoch_seconds(other), rel=0.01)
@@ -60,6 +69,26 @@ def test_measurements_replace_the_prior_and_calibrate_unmeasured_shapes() -> Non
 def test_durations_read_like_speech(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
     assert format_duration(2 * 3600 + 600) == "about 2 h 10 min"
+
+
+def test_augmentation_costs_its_copies_before_the_first_epoch() -> None:
+    cost = CostModel()
+    augmented = LESSON.with_changes(augment=True)
+    assert preparation_seconds(LESSON) == 0.0
+    copies = 700 * AUGMENTED_COPIES
+    assert preparation_seconds(augmented) == pytest.approx(copies * PRIOR_COPY_SECONDS)
+    assert preparation_seconds(augmented.with_changes(train_size=100)) == pytest.approx(
+        100 * AUGMENTED_COPIES * PRIOR_COPY_SECONDS
+    )
+    assert cost.start_seconds(augmented) == pytest.approx(
+        cost.start_seconds(LESSON) + preparation_seconds(augmented)
+    )
+    # Each layer of weights has its step traced: a deeper network takes longer to start.
+    deeper = LESSON.with_changes(hidden_units=(25, 15, 10))
+    assert cost.start_seconds(deeper) == pytest.approx(
+        cost.start_seconds(LESSON) + START_LAYER_SECONDS
+    )
+    assert cost.start_seconds(LESSON) == pytest.approx(START_SECONDS + 3 * START_LAYER_SECONDS)
 
 
 def test_the_costliest_setting_is_the_one_whose_lesson_value_saves_most() -> None:

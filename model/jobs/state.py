@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from model.config import TrainConfig
-from model.cost import START_SECONDS, CostModel
+from model.cost import CostModel
 from model.jobs import policy
 from model.jobs.api import (
     CANCELLED,
@@ -99,7 +99,7 @@ class JobState:
     def _work_left(self, job: Job) -> float:
         config = job.request.config
         left = (config.epochs - len(job.history)) * self.cost.epoch_seconds(config)
-        return left + (START_SECONDS if job.slices == 0 else 0.0)
+        return left + (self.cost.start_seconds(config) if job.slices == 0 else 0.0)
 
     def _view(self, job: Job, with_history: bool) -> JobView:
         starting = not any(worker.ready for worker in self._workers)
