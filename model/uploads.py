@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from model.preprocess import CANVAS_SIDE
+from model.preprocess import CANVAS_SIDE, INK_THRESHOLD
 
 ACCEPTED_FORMATS = ("PNG", "JPEG")
 ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg")
@@ -22,6 +22,9 @@ WORK_SIDE = 2 * CANVAS_SIDE
 NOISE_FLOOR = 0.25
 # A median brightness from this up means paper (or a light screen), so the ink is the dark part.
 LIGHT_BACKGROUND = 0.5
+# Sensor noise still leaves specks of a pixel or two past that floor; one far from the digit
+# would stretch its bounding box and shrink the digit. Ink needs this many inked neighbours.
+MIN_INK_NEIGHBOURS = 1
 DAMAGED = "This image file is damaged or incomplete and cannot be read. Try saving it again."
 
 
@@ -92,12 +95,25 @@ def _grayscale(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 
+def despeckled(ink: np.ndarray) -> np.ndarray:
+    """The ink without its specks: pixels with fewer than MIN_INK_NEIGHBOURS of 8 inked."""
+    solid = ink >= INK_THRESHOLD
+    padded = np.pad(solid, 1).astype(np.int8)
+    height, width = solid.shape
+    neighbours = sum(
+        padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+    ) - solid.astype(np.int8)
+    return np.where(neighbours >= MIN_INK_NEIGHBOURS, ink, 0.0).astype(np.float32)
+
+
 def ink_from_photo(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     """Ink in [0, 1] from a grayscale picture of any polarity; also says if it was inverted.
 
     The paper (or screen) is the median brightness. On a light background the ink is what
     is darker than it (a pen on paper), otherwise what is lighter (MNIST, a dark canvas).
-    Contrast is stretched so the strongest ink is 1, and faint differences are dropped.
+    Contrast is stretched so the strongest ink is 1, and faint differences and specks dropped.
     """
     background = float(np.median(gray))
     inverted = background >= LIGHT_BACKGROUND
@@ -107,7 +123,7 @@ def ink_from_photo(gray: np.ndarray) -> tuple[np.ndarray, bool]:
         return np.zeros_like(gray), inverted
     ink = np.clip(difference / strongest, 0.0, 1.0)
     ink = np.clip((ink - NOISE_FLOOR) / (1 - NOISE_FLOOR), 0.0, 1.0)
-    return ink.astype(np.float32), inverted
+    return despeckled(ink.astype(np.float32)), inverted
 
 
 def decode_upload(data: bytes, *, max_bytes: int) -> DecodedUpload:
