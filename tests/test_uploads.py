@@ -120,3 +120,17 @@ def test_ink_from_photo_drops_paper_texture() -> None:
     assert inverted
     assert ink[50, 50] == pytest.approx(1.0, abs=0.05)
     assert ink[:, :40].max() == 0.0
+
+
+def test_an_isolated_speck_on_a_scan_does_not_shrink_the_digit() -> None:
+    paper = np.full((100, 100), 0.85, dtype=np.float32)
+    paper[20:80, 45:55] = 0.1
+    clean, _ = ink_from_photo(paper)
+    # A one-pixel speck of dust far from the digit, as a scanner's noise leaves.
+    paper[5, 95] = 0.1
+    specked, _ = ink_from_photo(paper)
+    assert specked[5, 95] == 0.0
+    np.testing.assert_array_equal(specked, clean)
+    # A thin stroke of a pixel's width is ink, not specks.
+    paper[30:60, 10] = 0.1
+    assert (ink_from_photo(paper)[0][30:60, 10] > 0.9).all()
