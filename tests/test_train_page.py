@@ -144,6 +144,22 @@ def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
     assert any("disconnected for more than 30 s" in text for text in texts(at.warning))
 
 
+def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_the_lab() -> None:
+    at = open_train_page()
+    at.number_input(key="epochs").set_value(3).run()
+    at.button(key="train_button").click().run()
+    job_id = at.session_state[RUNS][-1].job_id
+    manager = job_manager()
+    owner = manager.status(job_id).owner
+    assert manager.wait(job_id, lambda view: view.finished, RUN_TIMEOUT).state == "done"
+    # The tab was starved long enough for the pool to forget the finished job unread.
+    manager.cancel_owner(owner, reason=ORPHANED_MESSAGE.format(seconds=30))
+    at.run()
+    assert not at.exception, at.exception
+    assert has_results(at) and not at.warning
+    assert len(at.session_state[RUNS][-1].history) == 3
+
+
 def test_a_new_run_joins_the_history_comparison() -> None:
     at = open_train_page()
     at.number_input(key="epochs").set_value(2).run()

@@ -13,6 +13,7 @@ from model.evaluation import Predictions, predict_test
 from model.forward import NetworkWeights
 from model.jobs import (
     DATASET_ERROR,
+    DONE,
     FAILED,
     QUEUED,
     STOPPED,
@@ -373,7 +374,11 @@ def sync(with_history: bool = False) -> JobView | None:
     if view is None:
         reason = manager.gone_reason(run.job_id)
         run.job_id = None
-        if reason is None and _reload_finished(run):
+        # Another tab collected the job, or it ended while this tab was away long enough for
+        # the pool to forget it (a tab starved of CPU or network): the lab kept its end.
+        if _reload_finished(run):
+            if reason is not None and run.status != DONE:
+                run.message = reason
             return None
         run.message = reason or LOST_MESSAGE
         run.status = FAILED
