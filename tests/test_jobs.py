@@ -337,10 +337,15 @@ def test_a_new_owner_adopts_the_unfinished_job_of_a_tag(manager) -> None:
 
 
 def test_a_short_job_behind_a_long_one_finishes_first_and_the_long_one_ends_unchanged(
-    manager,
+    manager, monkeypatch
 ) -> None:
     from model.data import load_splits
+    from model.jobs import policy
     from model.training import train
+
+    # The long job leaves the first service band within its first slice, however fast the
+    # machine trains it (the policy runs in this process, in the manager's thread).
+    monkeypatch.setattr(policy, "SERVICE_BANDS", (0.2, 30.0, 300.0))
 
     # A shape no other test uses: the worker trains it through the plain graph, slice by slice.
     long_config = TrainConfig(hidden_units=(6, 3), epochs=60, batch_size=1, seed=5)
@@ -360,7 +365,10 @@ def test_a_short_job_behind_a_long_one_finishes_first_and_the_long_one_ends_unch
         np.testing.assert_allclose(sliced, whole, atol=1e-5)
 
 
-def test_a_preempted_job_that_is_stopped_ends_with_its_weights(manager) -> None:
+def test_a_preempted_job_that_is_stopped_ends_with_its_weights(manager, monkeypatch) -> None:
+    from model.jobs import policy
+
+    monkeypatch.setattr(policy, "SERVICE_BANDS", (0.2, 30.0, 300.0))
     long_id = manager.submit(JobRequest(LONG.with_changes(hidden_units=(5,))), "long")
     manager.wait(long_id, lambda view: view.epochs_done >= 1, WAIT)
     other = manager.submit(JobRequest(LONG.with_changes(seed=3)), "other")

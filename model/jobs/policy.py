@@ -3,7 +3,9 @@
 No processes, threads or clock here: the job manager passes the waiting jobs, the workers and
 `now`, and carries out the returned plan. A job that has trained the least so far goes first,
 so a new run starts within a slice even when long runs hold every worker, and the long runs
-go on whenever nothing shorter waits.
+go on whenever nothing shorter waits. As in Tiresias, the service is counted in bands
+(`SERVICE_BANDS`): jobs in one band go first come, first served, so thirty equal runs pressed
+at once do not take turns (each turn a pause, and perhaps a trace on another worker).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ SLICE_SECONDS = 1.5
 # of short runs must not stop a long one for good. Longer than a class's burst (thirty runs
 # pressed at once take under a minute on two workers), which a long run must not cut into.
 STARVATION_SECONDS = 120.0
+# Upper bounds of the service bands, in seconds of training: the first holds a class's runs
+# (a second each, a few on a loaded machine) and is what a new run may wait behind at most.
+SERVICE_BANDS = (3.0, 30.0, 300.0)
 # A worker used up its job budget (memory it gathers) goes on at most this many times as long
 # while jobs wait or another worker is being replaced (see `should_retire`).
 RECYCLE_GRACE_FACTOR = 2
@@ -77,9 +82,17 @@ def starving(job: Waiting, now: float) -> bool:
     return now - job.waiting_since >= STARVATION_SECONDS
 
 
+def band(service: float) -> int:
+    """The service band: 0 below the first bound, and so on; -1 for a job asked to stop
+    (its last slice only ends it, so it goes first)."""
+    if service < 0:
+        return -1
+    return sum(service >= bound for bound in SERVICE_BANDS)
+
+
 def priority(job: Waiting, now: float) -> tuple:
-    """Sort key: starving jobs first, then the least service, then the earliest submitted."""
-    return (not starving(job, now), job.service, job.submitted_at, job.job_id)
+    """Sort key: starving jobs first, then the lowest service band, then the earliest submitted."""
+    return (not starving(job, now), band(job.service), job.submitted_at, job.job_id)
 
 
 def queue_order(waiting: list[Waiting], now: float) -> list[Waiting]:
@@ -109,8 +122,14 @@ def _preemptible_at(job: Waiting, slot: Slot, now: float) -> float:
         return math.inf
     if starving(job, now):
         return slot.slice_started + SLICE_SECONDS
-    # A running job's service grows by one second a second; a tiny margin breaks exact ties.
-    overtakes = now + (job.service - slot.attained(now)) + 1e-3
+    waiting_band = band(job.service)
+    if waiting_band >= len(SERVICE_BANDS):
+        return math.inf
+    # A running job's service grows by one second a second: it is paused for this job once it
+    # has left the job's band (a tiny margin past the bound).
+    leaves_band = 0.0 if waiting_band < 0 else SERVICE_BANDS[waiting_band]
+    short_of_it = leaves_band - slot.attained(now)
+    overtakes = now + short_of_it + 1e-3 if short_of_it > 0 else now
     return max(slot.slice_started + SLICE_SECONDS, overtakes)
 
 
@@ -184,7 +203,7 @@ def estimate_waits(
         ]
         if not candidates:
             continue
-        chosen = min(candidates, key=lambda job: (pool[job][0], pool[job][1], job))
+        chosen = min(candidates, key=lambda job: (band(pool[job][0]), pool[job][1], job))
         if chosen in pending:
             starts[chosen] = at - now
             pending.discard(chosen)
