@@ -130,27 +130,27 @@ def test_stop_keeps_the_weights_trained_so_far() -> None:
     assert session_model(at).source == "session" and not session_model(at).training
 
 
-def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
+def training_tab(epochs: int) -> tuple[AppTest, int, str]:
+    """A Train page that pressed Train, its job's id and the job's owner (the tab)."""
     at = open_train_page()
-    at.number_input(key="epochs").set_value(1000).run()
+    at.number_input(key="epochs").set_value(epochs).run()
     at.button(key="train_button").click().run()
     job_id = at.session_state[RUNS][-1].job_id
-    manager = job_manager()
-    owner = manager.status(job_id).owner
+    return at, job_id, job_manager().status(job_id).owner
+
+
+def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
+    at, _, owner = training_tab(epochs=1000)
     # What the manager does on its own once a tab has been disconnected for the grace period.
-    manager.cancel_owner(owner, reason=ORPHANED_MESSAGE.format(seconds=30))
+    job_manager().cancel_owner(owner, reason=ORPHANED_MESSAGE.format(seconds=30))
     at.run()
     assert not at.exception, at.exception
     assert any("disconnected for more than 30 s" in text for text in texts(at.warning))
 
 
 def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_the_lab() -> None:
-    at = open_train_page()
-    at.number_input(key="epochs").set_value(3).run()
-    at.button(key="train_button").click().run()
-    job_id = at.session_state[RUNS][-1].job_id
+    at, job_id, owner = training_tab(epochs=3)
     manager = job_manager()
-    owner = manager.status(job_id).owner
     assert manager.wait(job_id, lambda view: view.finished, RUN_TIMEOUT).state == "done"
     # The tab was starved long enough for the pool to forget the finished job unread.
     manager.cancel_owner(owner, reason=ORPHANED_MESSAGE.format(seconds=30))
