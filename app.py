@@ -55,8 +55,8 @@ def run() -> None:
         page_title="Zero-or-One Lab", page_icon=":material/neurology:", layout="wide"
     )
     navigation = st.navigation(pages())
+    from ui.job_pool import prewarm_training
     from ui.lab import current_lab, keep_lab_in_url, show_lab_notices
-    from ui.runs import prewarm_training
     from ui.sidebar import render_sidebar
 
     render_sidebar()

@@ -221,7 +221,7 @@ def rerun_overhead() -> tuple[float, float, float, float]:
     train.query_params["batch"] = "1"
     train.switch_page("app_pages/train.py").run()
     train.button(key="train_button").click().run()
-    from ui.runs import job_manager
+    from ui.job_pool import job_manager
 
     job_manager().wait_until_ready(300)
     if train.session_state[RUNS][-1].job_id is None:

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from model.jobs import ORPHANED_MESSAGE
 from tests.conftest import APP_TIMEOUT, PROJECT_ROOT
-from ui.runs import RUNS, job_manager
+from ui.job_pool import job_manager
+from ui.runs import RUNS
 from ui.state import SESSION_MODEL
 
 RUN_TIMEOUT = 180

@@ -6,8 +6,8 @@ import streamlit as st
 
 from model.config import TrainConfig
 from model.limits import format_duration, long_run_warning
+from ui.job_pool import job_manager
 from ui.lab import client_address
-from ui.runs import job_manager
 
 # Behind a proxy every learner has the proxy's address: set this to 1 to take the first
 # address of the X-Forwarded-For header instead (only if the proxy sets it; a client could

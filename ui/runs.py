@@ -17,7 +17,6 @@ from model.jobs import (
     FAILED,
     QUEUED,
     STOPPED,
-    JobManager,
     JobRefused,
     JobRequest,
     JobView,
@@ -28,6 +27,7 @@ from store import runs as run_store
 from store.recorder import DIVERGED, outcome
 from store.runs import ACTIVE_STATUSES, INTERRUPTED, RunLimitReached, StoredRun
 from ui.class_data import training_drawings
+from ui.job_pool import job_manager, session_owner
 from ui.lab import LAB, current_lab, guarded, lab_database
 from ui.state import SESSION_MODEL, ActiveModel, bundled_model, dataset_splits
 
@@ -40,9 +40,6 @@ RUNS_LAB = "train_runs_lab"
 __all__ = ["DIVERGED", "INTERRUPTED"]
 # A job this session started that the server no longer knows, with no reason recorded.
 LOST_MESSAGE = "The training job was lost: the server restarted. Press Train again."
-# Seconds from the first page view until the worker processes start and import TensorFlow on
-# every core (a Train press starts them at once): the browser has drawn that page by then.
-PREWARM_DELAY_SECONDS = 3.0
 INTERRUPTED_MESSAGE = (
     "Training was cut off at epoch {epoch} (the server stopped or restarted). The weights "
     "saved then are kept: press Continue to go on from there."
@@ -99,37 +96,6 @@ class Run:
         self.test = None
 
 
-def _session_alive(session_id: str) -> bool:
-    from streamlit.runtime import Runtime
-
-    if not session_id or not Runtime.exists():
-        return True
-    return bool(Runtime.instance().is_active_session(session_id))
-
-
-@st.cache_resource(show_spinner=False)
-def job_manager() -> JobManager:
-    """One pool of training processes for the whole server; what it trains goes to the store."""
-    return JobManager(
-        owner_alive=_session_alive,
-        start_delay=PREWARM_DELAY_SECONDS,
-        recorder=lab_database().recorder,
-    )
-
-
-def prewarm_training() -> None:
-    """Start the pool after the first page view, so its workers import TensorFlow while the
-    learner reads (not after the first Train press) and not while the browser draws the page."""
-    job_manager()
-
-
-def _owner() -> str:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    context = get_script_run_ctx()
-    return context.session_id if context is not None else ""
-
-
 def runs() -> list[Run]:
     """The lab's runs, loaded from the store once per session (and again for another lab)."""
     lab = current_lab()
@@ -165,7 +131,7 @@ def _restore(lab: lab_store.Lab) -> None:
     st.session_state[RUNS] = restored
     latest = restored[-1]
     if latest.status in ACTIVE_STATUSES:
-        latest.job_id = job_manager().adopt(latest.run_id, _owner())
+        latest.job_id = job_manager().adopt(latest.run_id, session_owner())
     for run in restored:
         if run.status in ACTIVE_STATUSES and run.job_id is None:
             run.status = INTERRUPTED
@@ -232,7 +198,9 @@ def start_run(config: TrainConfig, client: str | None = None) -> str | None:
     runs().append(run)
     try:
         run.job_id = job_manager().submit(
-            JobRequest(config, tag=run.run_id, class_drawings=drawings), _owner(), client=client
+            JobRequest(config, tag=run.run_id, class_drawings=drawings),
+            session_owner(),
+            client=client,
         )
     except JobRefused as refused:  # a cap reached since the check above
         runs().remove(run)
@@ -302,7 +270,7 @@ def continue_run(config: TrainConfig, client: str | None = None) -> str | None:
     # Stored before the job exists, so that the job's own records always come after it.
     store_status(QUEUED, None, config)
     try:
-        job_id = job_manager().submit(request, _owner(), client=client)
+        job_id = job_manager().submit(request, session_owner(), client=client)
     except JobRefused as refused:
         store_status(run.status, run.message, run.config)
         return str(refused)

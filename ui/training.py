@@ -12,8 +12,9 @@ from model.jobs import QUEUED, JobView
 from model.limits import format_duration
 from model.training import EpochLog
 from ui.explain import show_training_hidden_space
+from ui.job_pool import job_manager
 from ui.plots import line_chart
-from ui.runs import Run, job_manager, latest_run, runs, sync
+from ui.runs import Run, latest_run, runs, sync
 
 # How often the live view polls the job: fast enough to look smooth, slow enough to stay cheap.
 POLL_SECONDS = 0.4
