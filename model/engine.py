@@ -134,7 +134,8 @@ class Engine:
         return loss * count, hits
 
     def _batch_layout(self) -> tuple[int, int, np.ndarray, np.ndarray]:
-        """Batches of an epoch: their number and size, each row's loss weight, each one's rows.
+        """An epoch's batches: how many, the padding rows of the last, each row's loss weight
+        and each batch's number of real rows.
 
         The last batch is padded to the full size: one traced step serves every batch, which
         halves a fresh shape's tracing.
