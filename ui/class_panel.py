@@ -29,6 +29,8 @@ GALLERY_COLUMNS = 4
 # Drawings reviewed one by one at a time; "Approve all" takes every waiting one.
 MODERATION_SHOWN = 24
 MODERATION_REFRESH_SECONDS = 10
+# Each waiting drawing's buttons: label (its key's prefix), icon, and whether it approves.
+REVIEW_BUTTONS = (("Approve", ":material/check:", True), ("Reject", ":material/close:", False))
 
 
 def render_start_class() -> None:
@@ -197,21 +199,16 @@ def _render_moderation(class_space: ClassSpace, key: str) -> None:
             with column:
                 st.image(pixel_grid(drawing.pixels, 5))
                 st.markdown(f"{plain(drawing.nickname)} meant **{drawing.label}**")
-                yes, no = st.columns(2)
-                yes.button(
-                    "Approve",
-                    key=f"approve_{drawing.id}",
-                    icon=":material/check:",
-                    on_click=_review,
-                    args=(key, [drawing.id], True),
-                )
-                no.button(
-                    "Reject",
-                    key=f"reject_{drawing.id}",
-                    icon=":material/close:",
-                    on_click=_review,
-                    args=(key, [drawing.id], False),
-                )
+                for place, (label, icon, approve) in zip(
+                    st.columns(2), REVIEW_BUTTONS, strict=True
+                ):
+                    place.button(
+                        label,
+                        key=f"{label.lower()}_{drawing.id}",
+                        icon=icon,
+                        on_click=_review,
+                        args=(key, [drawing.id], approve),
+                    )
 
 
 def _review(key: str, drawing_ids: list[int], approve: bool) -> None:
