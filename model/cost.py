@@ -35,13 +35,16 @@ FACTOR_RANGE = (0.25, 4.0)
 MACS_PER_WEIGHT = 3
 
 
+def original_images(config: TrainConfig) -> int:
+    """The training images a run samples before any copies: the size asked for, or all."""
+    originals = TRAIN_IMAGES[config.dataset]
+    return originals if config.train_size is None else min(originals, config.train_size)
+
+
 def train_images(config: TrainConfig) -> int:
     """How many images one epoch trains on: the sample asked for (or all), with their copies."""
-    originals = TRAIN_IMAGES[config.dataset]
-    if config.train_size is not None:
-        originals = min(originals, config.train_size)
     copies = 1 + AUGMENTED_COPIES if config.augment else 1
-    return originals * copies
+    return original_images(config) * copies
 
 
 def steps_per_epoch(config: TrainConfig, images: int | None = None) -> int:
@@ -66,8 +69,7 @@ def preparation_seconds(config: TrainConfig) -> float:
     """Seconds of making the run's augmented copies before it trains (none without augmentation)."""
     if not config.augment:
         return 0.0
-    originals = train_images(config) // (1 + AUGMENTED_COPIES)
-    return originals * AUGMENTED_COPIES * PRIOR_COPY_SECONDS
+    return original_images(config) * AUGMENTED_COPIES * PRIOR_COPY_SECONDS
 
 
 def _smoothed(old: float | None, new: float) -> float:
