@@ -54,13 +54,17 @@ def run() -> None:
     st.set_page_config(
         page_title="Zero-or-One Lab", page_icon=":material/neurology:", layout="wide"
     )
-    navigation = st.navigation(pages())
+    menu = pages()
+    navigation = st.navigation(menu, position="hidden")
     from ui.job_pool import prewarm_training
     from ui.lab import current_lab, keep_lab_in_url, show_lab_notices
+    from ui.navigation import render_menu
     from ui.sidebar import render_sidebar
 
+    lab = current_lab()
+    render_menu(menu)
     render_sidebar()
-    keep_lab_in_url(current_lab())
+    keep_lab_in_url(lab)
     show_lab_notices()
     try:
         navigation.run()

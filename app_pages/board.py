@@ -6,6 +6,7 @@ from store.board_snapshot import board_snapshot
 from ui.board import render_board
 from ui.classroom import CLASS_PAGE, my_membership, teacher_class
 from ui.lab import guarded
+from ui.navigation import page_link
 from ui.state import pretrained_model
 
 # Thirty students' runs arrive within minutes: a few seconds keeps the projector current.
@@ -19,7 +20,7 @@ if taught is None and joined is None:
         "The board belongs to a class: open it from your teacher link, or join a class first.",
         icon=":material/groups:",
     )
-    st.page_link(CLASS_PAGE, label="Go to the Class page", icon=":material/school:")
+    page_link(CLASS_PAGE, label="Go to the Class page", icon=":material/school:")
     st.stop()
 class_id = (taught or joined)[0].id
 

@@ -13,6 +13,7 @@ from model.inspection import (
     class_mean_images,
     sample_positions,
 )
+from ui.navigation import switch_page
 from ui.plots import DIGIT_ZOOM, digit_rgb, show_digit
 from ui.state import SENT_TO_DRAW, SentImage, dataset_splits
 
@@ -91,7 +92,7 @@ label = int(split.y[picked])
 if send.button("Send it to the Draw page", icon=":material/send:", key=SEND_BUTTON):
     raw = load_bundled().images[split.indices[picked]]
     st.session_state[SENT_TO_DRAW] = SentImage(raw, label, f"{split_name} image #{picked}")
-    st.switch_page("app_pages/draw.py")
+    switch_page("app_pages/draw.py")
 picture, numbers = st.columns([1, 5])
 with picture:
     show_digit(features, caption=f"{split_name} #{picked}, labelled {label}", zoom=DIGIT_ZOOM)

@@ -24,6 +24,7 @@ from ui.drawing import (
 from ui.explain import show_hidden_space, show_probes, show_saliency
 from ui.images import show_activations, show_pixels, show_xray
 from ui.lab_panel import render_keep_drawing
+from ui.navigation import page_link
 from ui.runs import current_model
 from ui.state import LAST_DRAWING, SENT_TO_DRAW, dataset_splits
 
@@ -39,7 +40,7 @@ active = current_model()
 st.markdown(f"Answering now: **{active.description}**.")
 if active.training:
     st.caption("It is still training: every new answer uses its latest weights.")
-st.page_link("app_pages/train.py", label="Train your own network", icon=":material/model_training:")
+page_link("app_pages/train.py", label="Train your own network", icon=":material/model_training:")
 
 sent = st.session_state.get(SENT_TO_DRAW)
 if sent is not None:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from model.config import TrainConfig, describe, parameter_counts
+from ui.navigation import page_link
 from ui.state import dataset_splits
 
 st.title("Zero-or-One Lab")
@@ -44,25 +45,23 @@ with fit:
     st.caption("Each epoch shows the network every training image once.")
 
 st.subheader("Where to go")
-st.page_link(
+page_link(
     "app_pages/data.py",
     label="Data: look at the images the network learns from",
     icon=":material/grid_view:",
 )
-st.page_link(
+page_link(
     "app_pages/train.py",
     label="Train: set the network up and watch it learn",
     icon=":material/model_training:",
 )
-st.page_link(
-    "app_pages/draw.py", label="Draw: test it with your own 0 or 1", icon=":material/draw:"
-)
-st.page_link(
+page_link("app_pages/draw.py", label="Draw: test it with your own 0 or 1", icon=":material/draw:")
+page_link(
     "app_pages/classroom.py",
     label="Class: start a class for the projector, or join your teacher's",
     icon=":material/school:",
 )
-st.page_link(
+page_link(
     "app_pages/under_the_hood.py",
     label="Under the hood: the forward pass by hand and the weights",
     icon=":material/neurology:",

@@ -202,7 +202,7 @@ async def one_student(
             await expect(page.get_by_text("You are in class")).to_be_visible()
             progress.step("joined")
             step = "opening the Train page"
-            nav = page.get_by_test_id("stSidebarNav")
+            nav = page.locator(".st-key-page_menu")
             await nav.get_by_role("link", name="Train", exact=True).click()
             network = page.get_by_test_id("stMain").get_by_text(
                 f"Network: {describe(TrainConfig())}"

@@ -364,7 +364,7 @@ async def check_own_results(page, config: TrainConfig, result: SessionResult) ->
 async def draw_a_one(page, config: TrainConfig, result: SessionResult) -> None:
     from playwright.async_api import expect
 
-    await page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+    await page.locator(".st-key-page_menu").get_by_role("link", name="Draw").click()
     own_model = f"your model from run 1 ({describe(config)}, 100 epochs"
     answering = page.get_by_text(own_model)
     try:

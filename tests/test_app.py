@@ -19,6 +19,12 @@ def router_pages() -> list[str]:
     return [script for script, _title, _icon in app.PAGES]
 
 
+def menu_titles() -> list[str]:
+    import app
+
+    return [title for _script, title, _icon in app.PAGES]
+
+
 def test_app_starts_on_the_home_page() -> None:
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=APP_TIMEOUT).run()
     assert not at.exception
@@ -31,6 +37,19 @@ def test_every_page_renders(page: str) -> None:
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=APP_TIMEOUT).run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("page", ["app_pages/home.py", "app_pages/train.py"])
+def test_every_link_to_a_page_carries_the_lab_in_its_address(page: str) -> None:
+    # The menu's links and the pages' own: a tab whose session expired while away reconnects
+    # with the address the link gave it, and must find its lab there.
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=APP_TIMEOUT).run()
+    at.switch_page(page).run()
+    lab = at.session_state["lab"].id
+    links = at.get("page_link")
+    titles = menu_titles()
+    assert [link.proto.label for link in links if link.proto.label in titles] == titles
+    assert {link.proto.query_string for link in links} == {f"lab={lab}"}
 
 
 def test_streamlit_run_serves_app_py_as_an_app_with_a_lifespan() -> None:

@@ -57,7 +57,7 @@ def test_a_teacher_and_a_student_on_two_servers_share_one_class(browser) -> None
         students = board.get_by_test_id("stMetric").filter(has_text="Students")
         expect(students.get_by_test_id("stMetricValue")).to_have_text("1")
 
-        student.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Draw").click()
+        student.locator(".st-key-page_menu").get_by_role("link", name="Draw").click()
         canvas = student.locator(CANVAS)
         expect(canvas).to_be_visible()
         draw(student, canvas, line((140, 35), (140, 245)))

@@ -63,7 +63,7 @@ DRAWINGS: list[tuple[str, str | None, str, list[Point]]] = [
 def open_draw_page(page: Page, server_url: str) -> Locator:
     # Through the app's own navigation: the router is the entry point of every page.
     page.goto(server_url)
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Draw").click()
+    page.locator(".st-key-page_menu").get_by_role("link", name="Draw").click()
     canvas = page.locator(CANVAS)
     canvas.scroll_into_view_if_needed()
     expect(canvas).to_be_visible()

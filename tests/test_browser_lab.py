@@ -52,7 +52,10 @@ def test_a_trained_run_and_the_sidebar_model_survive_a_reload(page: Page) -> Non
         assert lab_id(page) == first_id
 
         # Another page keeps the lab in the address bar; the Draw page answers with this model.
-        page.get_by_role("link", name="Draw").click()
+        # The link itself holds the lab: a tab whose session expired reconnects at its address.
+        draw_link = page.locator(".st-key-page_menu").get_by_role("link", name="Draw")
+        assert parse_qs(urlsplit(draw_link.get_attribute("href")).query)["lab"] == [first_id]
+        draw_link.click()
         expect(page.get_by_text(re.compile(r"your model from run 1"))).to_be_visible(
             timeout=PAGE_TIMEOUT_MS
         )

@@ -14,10 +14,13 @@ def test_a_shared_link_opens_the_train_page_set_up_and_trimmed(page: Page, serve
     page.goto(f"{server_url}/train?units=8,4&epochs=7&act=relu&hide=lr,seed,opt")
     main = page.get_by_test_id("stMain")
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
-    navigation = page.get_by_test_id("stSidebarNav")
+    navigation = page.locator(".st-key-page_menu")
     expect(navigation.get_by_text("Under the hood", exact=True)).to_be_visible()
     expect(navigation.get_by_text("app", exact=True)).to_have_count(0)
-    expect(main.get_by_text("400 → 8 → 4 → 1 · relu · 3,249 parameters")).to_be_visible()
+    # Exact: the "Show the code" block quotes the same line inside a longer docstring.
+    expect(
+        main.get_by_text("400 → 8 → 4 → 1 · relu · 3,249 parameters", exact=True)
+    ).to_be_visible()
     expect(page.get_by_role("spinbutton", name="Epochs")).to_have_value("7")
     first_layer = main.get_by_test_id("stSlider").filter(has_text="Units in hidden layer 1")
     expect(first_layer.get_by_test_id("stSliderThumbValue")).to_have_text("8")

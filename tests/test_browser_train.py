@@ -24,7 +24,7 @@ def app_url() -> Iterator[str]:
 
 def test_training_shows_live_curves_and_stops_on_request(page: Page, app_url: str) -> None:
     page.goto(app_url)
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Train").click()
+    page.locator(".st-key-page_menu").get_by_role("link", name="Train").click()
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
     main = page.get_by_test_id("stMain")
     # Exact: the "Show the code" block quotes the same line inside a longer docstring.

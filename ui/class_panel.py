@@ -22,6 +22,7 @@ from ui.classroom import (
 )
 from ui.images import pixel_grid
 from ui.lab import client_address, current_lab, guarded
+from ui.navigation import page_link
 from ui.share import forget_setup
 from ui.text import plain
 
@@ -93,7 +94,7 @@ def render_teacher(class_space: ClassSpace, key: str) -> None:
         )
         st.caption("Or they scan the QR code, or open the join link:")
         st.code(join_address(class_space), language=None)
-        st.page_link(
+        page_link(
             BOARD_PAGE,
             label="Open the class board (for the projector)",
             icon=":material/co_present:",
@@ -280,10 +281,8 @@ def render_student(class_space: ClassSpace, member: Member) -> None:
             )
         ),
     )
-    st.page_link(BOARD_PAGE, label="See the class board", icon=":material/co_present:")
-    st.page_link(
-        "app_pages/draw.py", label="Draw a digit for the class set", icon=":material/draw:"
-    )
+    page_link(BOARD_PAGE, label="See the class board", icon=":material/co_present:")
+    page_link("app_pages/draw.py", label="Draw a digit for the class set", icon=":material/draw:")
     mine = guarded(lambda engine: class_board.my_drawings(engine, member.lab_id), [])
     if mine:
         st.markdown("**Your drawings for the class set**")

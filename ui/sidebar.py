@@ -5,12 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from model.config import describe
-from ui.classroom import CLASS_PAGE, my_membership
+from ui.classroom import my_membership
 from ui.lab import current_lab
 from ui.runs import current_model
 from ui.text import plain
-
-LAB_PAGE = "app_pages/lab.py"
 
 
 def render_sidebar() -> None:
@@ -25,10 +23,8 @@ def render_sidebar() -> None:
         if lab is not None:
             st.caption("Your lab's resume code (opens it on another device)")
             st.code(lab.code, language=None)
-            st.page_link(LAB_PAGE, label="My lab", icon=":material/inventory_2:")
         joined = my_membership()
         if joined is not None:
             class_space, member = joined
             sharing = "your finished runs are shared" if member.share_runs else "not sharing runs"
             st.caption(f"In class {class_space.join_code} as {plain(member.nickname)}: {sharing}")
-            st.page_link(CLASS_PAGE, label="Class", icon=":material/school:")
