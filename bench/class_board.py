@@ -46,47 +46,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from bench.classroom import (
-    CANVAS,
-    CHECK_TIMEOUT_MS,
+from bench.board_refresh import REFRESH_REPEATS, measure_board
+from bench.class_drawings import add_drawing, strokes
+from bench.class_measure import (
     CREEP_TARGET_MB,
     MEMORY_TARGET_GB,
-    NO_ANSWER,
-    PAGES_LOADING_AT_ONCE,
-    Countdown,
     MemorySampler,
-    SessionResult,
     creep,
     set_browser_priority,
+)
+from bench.class_sessions import (
+    CANVAS,
+    CHECK_TIMEOUT_MS,
+    PAGES_LOADING_AT_ONCE,
+    Countdown,
+    SessionResult,
+    metric_value,
     wait_for_results,
 )
 from model.config import TrainConfig, describe
 from model.limits import MAX_RUNS_PER_CLIENT_ENV
 from store.database import DATA_DIR_ENV, DATABASE_URL_ENV, SQLITE_FILE
 from tests.conftest import CHROMIUM_ARGS, chromium_path, start_server, stop_server
-from tests.test_browser_draw import ellipse, line
 
 DRAWINGS_PER_STUDENT = 3
 REFRESH_TARGET_MS = 50.0
-REFRESH_REPEATS = 20
 # The browsers draw at idle priority while the last runs train: one step may wait minutes.
 STEP_TIMEOUT_MS = 300_000
 # Mouse strokes on a starved browser: drawing is paced by it, not by the server.
 DRAWING_AT_ONCE = 4
-SENT = re.compile("once your teacher approves")
 WAITING = re.compile(r"(\d+) waiting")
-Point = tuple[float, float]
-
-
-def strokes(student: int) -> list[tuple[str, list[Point]]]:
-    """A student's three digits, each one stroke: two 1s of different slants and a 0, each
-    shaped by the student's number (crop and centring would make mere shifts identical)."""
-    k = student % 7
-    return [
-        ("1", line((132 + k, 35), (142 - k, 245))),
-        ("0", ellipse(140, 140, 58 + 3 * k, 100 - 2 * k, tilt=0.05 * (k - 3))),
-        ("1", line((175 - k, 45), (115 + 2 * k, 240))),
-    ]
 
 
 @dataclass
@@ -116,10 +105,6 @@ class Progress:
         print(f"  [{time.monotonic() - self.started:6.1f} s] {text}", flush=True)
 
 
-def metric_value(page, label: str):
-    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
-
-
 async def start_class(context, base: str) -> tuple[object, object, str, str]:
     """The teacher's Class page and board tabs, the join code and the teacher key."""
     from playwright.async_api import expect
@@ -137,43 +122,6 @@ async def start_class(context, base: str) -> tuple[object, object, str, str]:
     await board.goto(f"{base}/board?teacher={key}")
     await expect(board.get_by_text("No approved drawing yet")).to_be_visible()
     return teacher, board, code, key
-
-
-async def draw(page, points: list[Point]) -> None:
-    canvas = page.locator(CANVAS)
-    await canvas.scroll_into_view_if_needed()
-    box = await canvas.bounding_box()
-    x0, y0 = box["x"], box["y"]
-    await page.mouse.move(x0 + points[0][0], y0 + points[0][1])
-    await page.mouse.down()
-    for x, y in points[1:]:
-        await page.mouse.move(x0 + x, y0 + y, steps=3)
-    await page.mouse.up()
-
-
-async def add_drawing(page, digit: str, points: list[Point], first: bool) -> str:
-    """Draw one digit, offer it to the class as `digit`; the model's answer."""
-    from playwright.async_api import expect
-
-    answer = metric_value(page, "Prediction")
-    if not first:
-        await page.get_by_role("button", name="Reset canvas & history").click()
-        await expect(answer).to_have_text(NO_ANSWER)
-        await expect(page.get_by_text(SENT)).to_have_count(0)
-    await draw(page, points)
-    await expect(answer).not_to_have_text(NO_ANSWER)
-    read = await answer.inner_text()
-    # The choice outlives a reset, and clicking the chosen option again would clear it.
-    option = page.get_by_test_id("stButtonGroup").get_by_role("radio", name=digit, exact=True)
-    if await option.get_attribute("aria-checked") != "true":
-        await option.click()
-        await expect(option).to_have_attribute("aria-checked", "true")
-    await page.get_by_role("button", name="Add to the class set").click()
-    refused = page.get_by_test_id("stAlertContentError")
-    await expect(page.get_by_text(SENT).or_(refused).first).to_be_visible()
-    if await refused.count():
-        raise RuntimeError(f"refused: {await refused.first.inner_text()}")
-    return read
 
 
 async def one_student(
@@ -324,50 +272,6 @@ async def run_class(
             outcome.board_students = await metric_value(board, "Students").inner_text()
         finally:
             await browser.close()
-
-
-def board_refresh(engine, class_id: str, bundled) -> object:
-    """What app_pages/board.py's fragment does, minus the database guard (see the docstring)."""
-    from store.board_snapshot import board_snapshot
-    from ui.board import render_board
-
-    snapshot = board_snapshot(engine, class_id, bundled)
-    render_board(snapshot)
-    return snapshot
-
-
-def measure_board(database_file: Path, teacher_key: str) -> tuple[object, float, float]:
-    """The final snapshot, and the median ms of a whole refresh and of the snapshot alone."""
-    import logging
-
-    import streamlit  # noqa: F401  (its loggers exist once it is imported)
-
-    # Bare mode warns on every element; the elements are still built.
-    for name in list(logging.Logger.manager.loggerDict):
-        if name.startswith("streamlit"):
-            logging.getLogger(name).disabled = True
-    from model.storage import load_pretrained
-    from store.board_snapshot import board_snapshot
-    from store.classes import class_for_teacher
-    from store.database import make_engine
-
-    engine = make_engine(f"sqlite:///{database_file}")
-    try:
-        bundled = load_pretrained().weights
-        class_id = class_for_teacher(engine, teacher_key).id
-        snapshot = board_refresh(engine, class_id, bundled)  # scores left to compute, if any
-        timings: dict[str, list[float]] = {"refresh": [], "snapshot": []}
-        for _ in range(REFRESH_REPEATS):
-            started = time.perf_counter()
-            board_refresh(engine, class_id, bundled)
-            timings["refresh"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            board_snapshot(engine, class_id, bundled)
-            timings["snapshot"].append(time.perf_counter() - started)
-    finally:
-        engine.dispose()
-    refresh, alone = (statistics.median(timings[name]) * 1000 for name in ("refresh", "snapshot"))
-    return snapshot, refresh, alone
 
 
 def main(args: argparse.Namespace, deadline: float) -> int:
