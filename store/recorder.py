@@ -41,6 +41,7 @@ def record(engine: Engine, view: JobView) -> bool:
             first_epoch=view.first_epoch,
             history=view.history,
             weights=view.weights,
+            optimizer_state=view.optimizer_state,
         )
     status, message = outcome(view)
     result = view.result

@@ -253,8 +253,10 @@ def save_progress(
     """Record what a job of this run has done (its epochs from `first_epoch` on); False if the
     run is gone (its lab was deleted meanwhile).
 
-    A checkpoint (`final=False`) keeps the run's Continue state as it was; the end of a job
-    (`final=True`) replaces it, with None meaning there is none.
+    A checkpoint (`final=False`) keeps the finished job's test accuracy and `.keras` file; its
+    weights come with the optimizer state that goes with them, or with none (Continue then
+    starts a fresh one rather than pair them with an older state). The end of a job
+    (`final=True`) replaces all of it, with None meaning there is none.
     """
     now = time.time()
     with engine.begin() as connection:
@@ -272,6 +274,7 @@ def save_progress(
         }
         if weights is not None:
             values["weights"] = weights_npz_bytes(weights)
+            values["optimizer_state"] = optimizer_npz(optimizer_state)
         if config is not None:
             values["config"] = json.dumps(config.to_dict())
         if final:

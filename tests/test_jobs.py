@@ -396,6 +396,32 @@ def test_shutdown_while_a_job_trains_lets_the_worker_exit_by_itself() -> None:
     assert pool.status(job_id).state == FAILED
 
 
+def test_a_job_the_shutdown_takes_back_keeps_its_optimizer_state_and_continues_exactly() -> None:
+    from model.data import load_splits
+    from model.training import train
+
+    recorded: list = []
+    pool = JobManager(workers=1, recorder=recorded.append)
+    job_id = pool.submit(JobRequest(LONG, tag="run-e"))
+    pool.wait(job_id, lambda view: view.epochs_done >= 1, WAIT)
+    pool.shutdown()
+    last = recorded[-1]
+    done = last.epochs_done
+    assert last.optimizer_state is not None and last.weights is not None
+    # A restarted server's Continue, against one run that was never cut off.
+    more = 2
+    continued = train(
+        LONG.with_changes(epochs=more),
+        load_splits(),
+        initial=last.weights,
+        first_epoch=done + 1,
+        optimizer_state=last.optimizer_state,
+    )
+    straight = train(LONG.with_changes(epochs=done + more), load_splits())
+    for resumed, whole in zip(continued.weights.as_list(), straight.weights.as_list(), strict=True):
+        np.testing.assert_allclose(resumed, whole, atol=1e-5)
+
+
 def test_workers_leave_the_servers_process_group_so_only_the_manager_ends_them(manager) -> None:
     # Ctrl+C in the server's terminal, or a signal to its group, must not end a worker before
     # the stopping server has saved the job it trains.

@@ -153,7 +153,7 @@ def test_a_run_keeps_its_settings_curves_weights_and_continue_state(store_engine
     assert run_store.load_run(store_engine, lab_store.create_lab(store_engine).id, run.id) is None
 
 
-def test_a_continued_run_keeps_its_earlier_epochs_and_a_checkpoint_keeps_continue_state(
+def test_a_continued_run_keeps_its_earlier_epochs_and_a_checkpoint_its_matching_state(
     store_engine,
 ) -> None:
     lab = lab_store.create_lab(store_engine)
@@ -170,6 +170,7 @@ def test_a_continued_run_keeps_its_earlier_epochs_and_a_checkpoint_keeps_continu
         test_accuracy=0.5,
         final=True,
     )
+    # Newer weights without their optimizer state: the finished job's state would not match.
     run_store.save_progress(
         store_engine,
         run.id,
@@ -180,7 +181,25 @@ def test_a_continued_run_keeps_its_earlier_epochs_and_a_checkpoint_keeps_continu
     )
     loaded = run_store.load_run(store_engine, lab.id, run.id)
     assert [log.epoch for log in loaded.history] == [1, 2, 3, 4, 5]
-    assert loaded.optimizer_state is not None and loaded.test_accuracy == 0.5
+    assert loaded.optimizer_state is None and loaded.test_accuracy == 0.5
+    # A job handed back by a stopping server: its weights with their optimizer state.
+    paused_state = [np.array(9, np.int64)]
+    run_store.save_progress(
+        store_engine,
+        run.id,
+        status="running",
+        first_epoch=4,
+        history=logs(4, 3),
+        weights=weights(4),
+        optimizer_state=paused_state,
+    )
+    loaded = run_store.load_run(store_engine, lab.id, run.id)
+    assert [int(array) for array in loaded.optimizer_state] == [9]
+    # A checkpoint without weights leaves both as they were.
+    run_store.save_progress(
+        store_engine, run.id, status="running", first_epoch=4, history=logs(4, 3), weights=None
+    )
+    assert run_store.load_run(store_engine, lab.id, run.id).optimizer_state is not None
 
 
 def test_runs_are_numbered_per_lab_and_capped(store_engine, monkeypatch) -> None:

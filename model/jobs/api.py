@@ -109,6 +109,9 @@ class JobView:
     # how many slices of training it has begun.
     preempted: bool = False
     slices: int = 0
+    # The optimizer's state that goes with `weights` while the job is off a worker (queued
+    # after a pause, or handed back by a stopping server); None while a worker trains it.
+    optimizer_state: list[np.ndarray] | None = None
 
     @property
     def finished(self) -> bool:

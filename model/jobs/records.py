@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
+import numpy as np
+
 from model.epochs import EpochLog
 from model.forward import NetworkWeights
 from model.jobs.api import QUEUED, RUNNING, JobRequest, JobResult, JobView
@@ -97,7 +99,20 @@ class Job:
             work_left=work_left,
             preempted=self.state == QUEUED and self.slices > 0,
             slices=self.slices,
+            optimizer_state=self.paused_optimizer_state(),
         )
+
+    def paused_optimizer_state(self) -> list[np.ndarray] | None:
+        """The optimizer's state at the end of the last slice, while the job is off its worker
+        and its weights are still that slice's (a later slice's progress brings newer weights
+        without one)."""
+        if (
+            self.paused is None
+            or self.worker is not None
+            or self.weights is not self.paused.weights
+        ):
+            return None
+        return self.paused.optimizer_state
 
 
 @dataclass
