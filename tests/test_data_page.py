@@ -74,14 +74,19 @@ def test_picked_image_shows_its_400_pixel_values() -> None:
 
 
 def test_sending_an_image_stores_the_raw_picture_and_opens_draw(monkeypatch) -> None:
-    switched_to: list[str] = []
-    monkeypatch.setattr(streamlit, "switch_page", switched_to.append)
+    switched_to: list[tuple[str, dict]] = []
+    monkeypatch.setattr(
+        streamlit,
+        "switch_page",
+        lambda page, query_params=None: switched_to.append((page, query_params)),
+    )
     at = open_page()
     picker = at.selectbox(key="data_picked_image")
     position = int(picker.value)
     at.button(key="data_send").click().run()
     assert not at.exception
-    assert switched_to == ["app_pages/draw.py"]
+    # The Draw page's address carries the lab, like every link between pages.
+    assert switched_to == [("app_pages/draw.py", {"lab": at.session_state["lab"].id})]
     sent = at.session_state[SENT_TO_DRAW]
     assert isinstance(sent, SentImage)
     train = load_splits("bundled").train
