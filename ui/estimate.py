@@ -9,9 +9,6 @@ from model.limits import format_duration, long_run_warning
 from ui.job_pool import job_manager
 from ui.lab import client_address
 
-# Behind a proxy every learner has the proxy's address: set this to 1 to take the first
-# address of the X-Forwarded-For header instead (only if the proxy sets it; a client could
-# otherwise write its own and escape the per-address cap).
 # Waits shorter than this are not worth a mention.
 NOTABLE_WAIT_SECONDS = 2.0
 

@@ -33,7 +33,8 @@ UNKNOWN_LAB_MESSAGE = (
 )
 
 # Behind a proxy every learner has the proxy's address: with this set to 1, the first address
-# of the X-Forwarded-For header counts instead (only safe when the proxy always sets it).
+# of the X-Forwarded-For header counts instead (only safe when the proxy always sets it: a
+# client could otherwise write its own and escape the per-address limits).
 TRUST_FORWARDED_ENV = "ZOL_TRUST_FORWARDED_FOR"
 FORWARDED_HEADER = "X-Forwarded-For"
 
