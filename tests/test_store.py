@@ -153,6 +153,19 @@ def test_a_run_keeps_its_settings_curves_weights_and_continue_state(store_engine
     assert run_store.load_run(store_engine, lab_store.create_lab(store_engine).id, run.id) is None
 
 
+def checkpoint(engine, run_id: str, history: list, snapshot, state=None) -> None:
+    """A running job's checkpoint of a continued run (its epochs from the first it logs)."""
+    run_store.save_progress(
+        engine,
+        run_id,
+        status="running",
+        first_epoch=history[0].epoch,
+        history=history,
+        weights=snapshot,
+        optimizer_state=state,
+    )
+
+
 def test_a_continued_run_keeps_its_earlier_epochs_and_a_checkpoint_its_matching_state(
     store_engine,
 ) -> None:
@@ -171,34 +184,16 @@ def test_a_continued_run_keeps_its_earlier_epochs_and_a_checkpoint_its_matching_
         final=True,
     )
     # Newer weights without their optimizer state: the finished job's state would not match.
-    run_store.save_progress(
-        store_engine,
-        run.id,
-        status="running",
-        first_epoch=4,
-        history=logs(4, 2),
-        weights=weights(3),
-    )
+    checkpoint(store_engine, run.id, logs(4, 2), weights(3))
     loaded = run_store.load_run(store_engine, lab.id, run.id)
     assert [log.epoch for log in loaded.history] == [1, 2, 3, 4, 5]
     assert loaded.optimizer_state is None and loaded.test_accuracy == 0.5
     # A job handed back by a stopping server: its weights with their optimizer state.
-    paused_state = [np.array(9, np.int64)]
-    run_store.save_progress(
-        store_engine,
-        run.id,
-        status="running",
-        first_epoch=4,
-        history=logs(4, 3),
-        weights=weights(4),
-        optimizer_state=paused_state,
-    )
+    checkpoint(store_engine, run.id, logs(4, 3), weights(4), [np.array(9, np.int64)])
     loaded = run_store.load_run(store_engine, lab.id, run.id)
     assert [int(array) for array in loaded.optimizer_state] == [9]
     # A checkpoint without weights leaves both as they were.
-    run_store.save_progress(
-        store_engine, run.id, status="running", first_epoch=4, history=logs(4, 3), weights=None
-    )
+    checkpoint(store_engine, run.id, logs(4, 3), None)
     assert run_store.load_run(store_engine, lab.id, run.id).optimizer_state is not None
 
 
