@@ -20,6 +20,10 @@ DATASETS = ("bundled", "mnist", "class")
 MIN_EPOCHS, MAX_EPOCHS = 1, 1000
 MIN_HIDDEN_LAYERS, MAX_HIDDEN_LAYERS = 1, 3
 MIN_UNITS, MAX_UNITS = 1, 128
+# The engine trains each hidden layer this many units wide or a multiple of it, the units past
+# the learner's own held at zero (`padded_units`): one traced graph serves a class whose
+# learners each pick their own width, and XLA vectorises rows of 16 floats, not of 25.
+ENGINE_UNIT_STEP = 16
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-4, 1.0
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 16384
 MAX_SEED = 2**31 - 1
@@ -165,6 +169,11 @@ def config_problems(config: TrainConfig) -> list[str]:
             f"input noise must be between 0 and {MAX_INPUT_NOISE:g}, got {config.input_noise!r}"
         )
     return problems
+
+
+def padded_units(units: tuple[int, ...]) -> tuple[int, ...]:
+    """The hidden layers' widths the engine trains: each rounded up to a multiple of the step."""
+    return tuple(-(-count // ENGINE_UNIT_STEP) * ENGINE_UNIT_STEP for count in units)
 
 
 def layer_sizes(config: TrainConfig) -> list[int]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from model.config import TrainConfig, layer_sizes
+from model.config import TrainConfig, layer_sizes, padded_units
 from model.data import Splits
 from model.epochs import EpochLog, shuffled_order
 from model.forward import NetworkWeights
@@ -39,6 +37,24 @@ def glorot_weights(config: TrainConfig) -> NetworkWeights:
     return NetworkWeights(tuple(kernels), tuple(biases), config.activation)
 
 
+def fitted(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """`array` cut or zero-padded to `shape`, its top-left corner kept: between the learner's
+    network and the padded one the engine trains."""
+    array = np.asarray(array)
+    result = np.zeros(shape, dtype=array.dtype)
+    corner = tuple(slice(0, min(have, want)) for have, want in zip(array.shape, shape, strict=True))
+    result[corner] = array[corner]
+    return result
+
+
+def weight_shapes(config: TrainConfig) -> list[tuple[int, ...]]:
+    """Each kernel's and bias's shape, in Keras's order (kernel, bias, layer by layer)."""
+    shapes: list[tuple[int, ...]] = []
+    for fan_in, fan_out in itertools.pairwise(layer_sizes(config)):
+        shapes += [(fan_in, fan_out), (fan_out,)]
+    return shapes
+
+
 def compile_latest_engine() -> None:
     """XLA-compile the most recently used engine if it is not yet: call it while idle."""
     if _engines:
@@ -46,9 +62,10 @@ def compile_latest_engine() -> None:
 
 
 def engine_key(config: TrainConfig, splits: Splits) -> tuple:
-    """What the traced epoch graph depends on; the seed, epochs and learning rate are not in it."""
+    """What the traced epoch graph depends on; the seed, epochs, learning rate and the units
+    within one padded width are not in it."""
     return (
-        config.hidden_units,
+        padded_units(config.hidden_units),
         config.activation,
         config.loss,
         config.optimizer,
@@ -64,6 +81,10 @@ class Engine:
 
     The model, its optimizer and the traced epoch are kept and reused by later runs of the
     same shape: a new run only assigns new weights, data and learning rate to the variables.
+    The model's hidden layers are `padded_units` wide. The units past the run's own keep
+    weights of zero: their outgoing kernel rows are masked to zero after every step, so they
+    add nothing to any output, their incoming weights get no gradient, and the run trains
+    exactly its own network, which `weights()` and `optimizer_state()` cut back out.
     """
 
     def __init__(self, config: TrainConfig, splits: Splits) -> None:
@@ -77,7 +98,15 @@ class Engine:
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
         self.config = config
-        self.model = compile_model(build_model(config), config)
+        padded = config.with_changes(hidden_units=padded_units(config.hidden_units))
+        self.model = compile_model(build_model(padded), config)
+        self.kernels = [layer.kernel for layer in self.model.layers]
+        # One mask per kernel fed by a hidden layer: 1 for the run's own units' rows, 0 past them.
+        self.row_masks = [
+            tf.Variable(tf.ones((kernel.shape[0], 1)), trainable=False)
+            for kernel in self.kernels[1:]
+        ]
+        self._assign_masks()
         self.loss_fn = self.model.loss
         self.optimizer = self.model.optimizer
         self.optimizer.build(self.model.trainable_variables)
@@ -109,10 +138,15 @@ class Engine:
 
     def load(self, config: TrainConfig, splits: Splits) -> None:
         self.config = config
+        self._assign_masks()
         self.x_train.assign(splits.train.x)
         self.y_train.assign(splits.train.y.reshape(-1, 1))
         self.x_val.assign(splits.validation.x)
         self.y_val.assign(splits.validation.y.reshape(-1, 1))
+
+    def _assign_masks(self) -> None:
+        for mask, units in zip(self.row_masks, self.config.hidden_units, strict=True):
+            mask.assign((np.arange(mask.shape[0]) < units).astype(np.float32).reshape(-1, 1))
 
     def _step(self, rows: Any, weights: Any, count: Any) -> tuple[Any, Any]:
         """One Keras training step on the given rows; returns the loss summed over them and the hits.
@@ -129,6 +163,8 @@ class Engine:
             p = self.model(x, training=True)
             loss = self.loss_fn(y, p, sample_weight=weights)
         self.optimizer.apply(tape.gradient(loss, variables), variables)
+        for kernel, mask in zip(self.kernels[1:], self.row_masks, strict=True):
+            kernel.assign(kernel * mask)
         right = tf.cast(tf.equal(p >= 0.5, y >= 0.5), tf.float32)
         hits = tf.reduce_sum(right * tf.cast(weights > 0, tf.float32))
         return loss * count, hits
@@ -210,6 +246,25 @@ class Engine:
             variable for variable in self.optimizer.variables if variable.name != "learning_rate"
         ]
 
+    def _state_shapes(self) -> list[tuple[int, ...]]:
+        """Each state variable's shape in the run's own network: a moment has its weight's shape.
+
+        Keras names a weight's moment after the weight's path (`zero_or_one_hidden_1_kernel_momentum`).
+        """
+        own = {
+            weight.path.replace("/", "_") + "_": shape
+            for weight, shape in zip(
+                self.model.trainable_variables, weight_shapes(self.config), strict=True
+            )
+        }
+        return [
+            next(
+                (shape for prefix, shape in own.items() if variable.name.startswith(prefix)),
+                tuple(variable.shape),
+            )
+            for variable in self._state_variables()
+        ]
+
     def start(
         self,
         initial: NetworkWeights | None,
@@ -221,14 +276,16 @@ class Engine:
         continued) fits this optimizer, so a continued Adam run goes on as if never paused.
         """
         weights = initial if initial is not None else glorot_weights(self.config)
-        self.model.set_weights(weights.as_list())
+        own = zip(weights.as_list(), self.model.trainable_variables, strict=True)
+        self.model.set_weights([fitted(array, tuple(v.shape)) for array, v in own])
         variables = self._state_variables()
-        fits = optimizer_state is not None and [np.shape(a) for a in optimizer_state] == [
-            tuple(v.shape) for v in variables
-        ]
+        fits = (
+            optimizer_state is not None
+            and [np.shape(a) for a in optimizer_state] == self._state_shapes()
+        )
         for index, variable in enumerate(variables):
             value = optimizer_state[index] if fits else np.zeros(variable.shape)
-            variable.assign(np.asarray(value, dtype=variable.dtype))
+            variable.assign(np.asarray(fitted(value, tuple(variable.shape)), dtype=variable.dtype))
         self.optimizer.learning_rate = self.config.learning_rate
 
     def _orders(self, first_epoch: int, count: int) -> np.ndarray:
@@ -262,15 +319,31 @@ class Engine:
         return self.run_epochs(epoch, 1, xla)[0]
 
     def weights(self) -> NetworkWeights:
-        return NetworkWeights.from_list(self.model.get_weights(), self.config.activation)
+        """The run's own network's weights (the padding cut off)."""
+        arrays = self.model.get_weights()
+        shapes = weight_shapes(self.config)
+        return NetworkWeights.from_list(
+            [fitted(array, shape) for array, shape in zip(arrays, shapes, strict=True)],
+            self.config.activation,
+        )
 
     def optimizer_state(self) -> list[np.ndarray]:
-        return [np.array(variable.numpy()) for variable in self._state_variables()]
+        return [
+            fitted(variable.numpy(), shape)
+            for variable, shape in zip(self._state_variables(), self._state_shapes(), strict=True)
+        ]
 
     def keras_file_bytes(self, weights: NetworkWeights) -> bytes:
-        """These weights in this compiled model, as a `.keras` file for the learner to download."""
-        self.model.set_weights(weights.as_list())
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "zero_or_one.keras"
-            self.model.save(path)
-            return path.read_bytes()
+        """These weights, with the optimizer's state, in the lesson's compiled model of the run's
+        own widths: a `.keras` file for the learner to download (and to train on in Keras)."""
+        from model.network import keras_file_bytes, model_from_weights
+
+        if padded_units(self.config.hidden_units) == self.config.hidden_units:
+            self.model.set_weights(weights.as_list())
+            return keras_file_bytes(self.model)
+        model = model_from_weights(self.config, weights)
+        model.optimizer.build(model.trainable_variables)
+        own = [v for v in model.optimizer.variables if v.name != "learning_rate"]
+        for variable, value in zip(own, self.optimizer_state(), strict=True):
+            variable.assign(value)
+        return keras_file_bytes(model)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from model import engine as engine_module
-from model.config import TrainConfig, parameter_counts
+from model.config import ENGINE_UNIT_STEP, TrainConfig, padded_units, parameter_counts
 from model.data import load_splits
 from model.engine import Engine, glorot_weights
 from model.forward import NetworkWeights, predict_proba
@@ -92,9 +94,38 @@ def test_same_shape_reuses_the_engine_and_gives_the_fresh_engines_result(splits)
 
 
 def test_engine_cache_is_bounded(splits) -> None:
-    for units in range(1, engine_module.CACHED_ENGINES + 3):
-        Engine.for_config(TrainConfig(hidden_units=(units,), epochs=1), splits)
+    for step in range(1, engine_module.CACHED_ENGINES + 3):
+        units = (step * ENGINE_UNIT_STEP,)
+        Engine.for_config(TrainConfig(hidden_units=units, epochs=1), splits)
     assert len(engine_module._engines) == engine_module.CACHED_ENGINES
+
+
+def test_hidden_layers_are_padded_to_the_engines_unit_step() -> None:
+    assert padded_units((25, 15)) == (32, 16)
+    assert padded_units((1, 16, 17, 128)) == (16, 16, 32, 128)
+
+
+def test_widths_within_one_padded_width_share_an_engine_and_train_their_own_network(
+    splits,
+) -> None:
+    wider = SMALL.with_changes(hidden_units=(10, 12), seed=5)
+    first = Engine.for_config(SMALL, splits)
+    shared = Engine.for_config(wider, splits)
+    assert shared is first
+    shared.start(None)
+    shared.run_epochs(1, 3)
+    assert [w.shape for w in shared.weights().as_list()][::2] == [(400, 10), (10, 12), (12, 1)]
+    assert [np.shape(a) for a in shared.optimizer_state()][1:3] == [(400, 10), (400, 10)]
+    # The padding units' weights stay zero both ways, so they never reach the output.
+    kernels = [np.asarray(kernel) for kernel in shared.kernels]
+    assert not kernels[1][10:].any() and not kernels[2][12:].any()
+    assert not kernels[0][:, 10:].any() and not kernels[1][:, 12:].any()
+
+    fresh = Engine(wider, splits)
+    fresh.start(None)
+    fresh.run_epochs(1, 3)
+    assert_same_weights(shared.weights(), fresh.weights(), 1e-6)
+    assert_matches_model_fit(shared, splits, wider)
 
 
 def test_continuing_with_the_optimizer_state_equals_one_longer_run(splits) -> None:
@@ -131,7 +162,13 @@ def test_keras_file_holds_the_given_weights(splits, tmp_path) -> None:
     weights = engine.weights()
     path = tmp_path / "model.keras"
     path.write_bytes(engine.keras_file_bytes(weights))
-    loaded = keras.models.load_model(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = keras.models.load_model(path)
+    assert [w.shape for w in loaded.get_weights()][::2] == [(400, 6), (6, 4), (4, 1)]
+    saved_state = [v.numpy() for v in loaded.optimizer.variables if v.name != "learning_rate"]
+    for saved, kept in zip(saved_state, engine.optimizer_state(), strict=True):
+        np.testing.assert_array_equal(saved, kept)
     rows = splits.test.x[:10]
     np.testing.assert_allclose(
         loaded.predict(rows, verbose=0)[:, 0], predict_proba(weights, rows), atol=1e-5

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.class_data import ClassDrawings
-from model.config import TrainConfig
+from model.config import TrainConfig, padded_units
 from model.data import Split
 from model.epochs import EpochLog
 from model.forward import NetworkWeights
@@ -134,9 +134,10 @@ class JobView:
 
 
 def shape_key(config: TrainConfig) -> tuple:
-    """What a worker's cached, compiled training graph depends on; seed and learning rate are not."""
+    """What a worker's cached, compiled training graph depends on (as `model.engine.engine_key`):
+    seed, learning rate and the units within one padded width are not."""
     return (
-        config.hidden_units,
+        padded_units(config.hidden_units),
         config.activation,
         config.loss,
         config.optimizer,
