@@ -30,7 +30,9 @@ from model.jobs.policy import SERVICE_BANDS
 
 READY_TIMEOUT = 300.0
 CLASS_TIMEOUT = 900.0
-SINGLE_UNITS = ((40, 15), (41, 15), (42, 15))
+# Each in a padded width of its own (`model.config.padded_units`: 48-32, 48-48, 48-64), none the
+# class's (16, 32 or 48 wide, then 16), as costly as a 40-unit class run: each single is fresh.
+SINGLE_UNITS = ((40, 20), (40, 36), (40, 52))
 HOG_UNITS, HOG_EPOCHS = (128, 128, 120), 1000
 MAKESPAN_TARGET = 1.3
 POLL_SECONDS = 0.02

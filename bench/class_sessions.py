@@ -25,7 +25,9 @@ TRAINING_SHOWN = re.compile(
 LONG_RUN_NOTICE = re.compile("shared with everyone using it")
 # The class uses 10+i units in the first layer; the single runs, alone, get shapes of their
 # own too (a network shape new to the workers costs a trace), and the median of them is used.
-SINGLE_RUN_UNITS = ((40, 15), (41, 15), (42, 15))
+# Shapes are the engine's padded widths (`model.config.padded_units`): these are 48-32, 48-48
+# and 48-64, none the class's (16, 32 or 48 wide, then 16), each as costly as a 40-unit run.
+SINGLE_RUN_UNITS = ((40, 20), (40, 36), (40, 52))
 FIRST_CLASS_UNITS = 10
 SECOND_LAYER_UNITS = 15
 FIRST_SEED = 100
