@@ -168,11 +168,10 @@ def _leave_the_servers_signals() -> None:
 
 def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
     data = _Data()
-    shapes: deque[tuple] = deque(maxlen=CACHED_ENGINES)
-    _warm_up(data)
+    shapes: deque[tuple] = deque([_warm_up(data)], maxlen=CACHED_ENGINES)
     # The manager closing its end while this worker sends means the server is stopping.
     with contextlib.suppress(OSError):
-        connection.send(("ready", ()))
+        connection.send(("ready", tuple(shapes)))
         while True:
             try:
                 message = connection.recv()
@@ -224,16 +223,18 @@ def _compile_idle() -> None:
         traceback.print_exc()
 
 
-def _warm_up(data: _Data) -> None:
-    """Train a one-unit network for one epoch so Keras, the optimizer and tf.function are loaded.
+def _warm_up(data: _Data) -> tuple:
+    """Train the lesson's own network for one epoch, then XLA-compile it; returns its shape key.
 
-    Its shape is unlike any a learner picks first, so it does not stand in for their run's tracing.
+    This loads Keras, the optimizer and tf.function, and readies the graph that most learners'
+    first run uses: every width up to the lesson's padded ones (`padded_units`: 32 then 16).
     """
     from model.training import train
 
-    config = TrainConfig(hidden_units=(1,), epochs=1, batch_size=64)
+    config = TrainConfig(epochs=1)
     train(config, data.for_config(config))
     _compile_idle()
+    return shape_key(config)
 
 
 def _run_slice(
