@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from model.augment import AUGMENTED_COPIES
-from model.config import TrainConfig, parameter_counts
+from model.config import TrainConfig, padded_units, parameter_counts
 
 # Training images per dataset (70 % of 1,000 and of about 14,780), until a worker reports them.
 # "class" adds 70 % of a class's drawings to the bundled 700: tens of images, a few percent of
@@ -56,7 +56,10 @@ def prior_epoch_seconds(config: TrainConfig, images: int | None = None) -> float
     """One epoch's seconds before anything was measured on this server."""
     images = train_images(config) if images is None else images
     batch = min(config.batch_size, images)
-    weights = sum(parameter_counts(config))
+    # The engine's arithmetic is its padded network's (`padded_units`).
+    weights = sum(
+        parameter_counts(config.with_changes(hidden_units=padded_units(config.hidden_units)))
+    )
     step = (
         PRIOR_STEP_SECONDS
         + PRIOR_LAYER_STEP_SECONDS * (len(config.hidden_units) + 1)
@@ -77,9 +80,10 @@ def _smoothed(old: float | None, new: float) -> float:
 
 
 def cost_key(config: TrainConfig) -> tuple:
-    """What an epoch's cost depends on: the network, the batch and the training set's size."""
+    """What an epoch's cost depends on: the network as the engine pads it, the batch and the
+    training set's size."""
     return (
-        config.hidden_units,
+        padded_units(config.hidden_units),
         config.activation,
         config.loss,
         config.optimizer,

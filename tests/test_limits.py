@@ -60,6 +60,8 @@ def test_measurements_replace_the_prior_and_calibrate_unmeasured_shapes() -> Non
     assert cost.epoch_seconds(other) == pytest.approx(3 * prior_epoch_seconds(other), rel=0.01)
     cost.observe(LESSON, float("nan"))
     assert cost.epoch_seconds(LESSON) == pytest.approx(slow)
+    # Widths the engine pads to the same shape train the same graph: one measurement serves both.
+    assert cost.epoch_seconds(LESSON.with_changes(hidden_units=(30, 12))) == pytest.approx(slow)
 
 
 @pytest.mark.parametrize(
