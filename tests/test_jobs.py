@@ -35,6 +35,15 @@ def finished(manager: JobManager, job_id: int):
     return view
 
 
+def test_a_ready_worker_has_the_lessons_padded_network_traced(manager) -> None:
+    # First in the module: the worker has trained nothing else yet.
+    lesson = jobs.shape_key(TrainConfig())
+    assert lesson == jobs.shape_key(TrainConfig(hidden_units=(30, 12), seed=5))
+    assert lesson != jobs.shape_key(TrainConfig(hidden_units=(33, 12)))
+    ready = [worker for worker in manager._workers if worker.ready]
+    assert ready and all(lesson in worker.shapes for worker in ready)
+
+
 def test_a_job_streams_metrics_and_weights_and_returns_numpy_results(manager) -> None:
     job_id = manager.submit(JobRequest(SHORT), "alice")
     view = finished(manager, job_id)
