@@ -169,6 +169,14 @@ def test_keras_file_holds_the_given_weights(splits, tmp_path) -> None:
     saved_state = [v.numpy() for v in loaded.optimizer.variables if v.name != "learning_rate"]
     for saved, kept in zip(saved_state, engine.optimizer_state(), strict=True):
         np.testing.assert_array_equal(saved, kept)
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(SMALL.learning_rate)
+    # Another run of the same widths reuses the export model, with its own learning rate.
+    faster = SMALL.with_changes(learning_rate=0.01)
+    assert engine_module.export_model(faster) is engine_module.export_model(SMALL)
+    Engine.for_config(faster, splits).start(weights)
+    path.write_bytes(Engine.for_config(faster, splits).keras_file_bytes(weights))
+    reloaded = keras.models.load_model(path)
+    assert float(reloaded.optimizer.learning_rate) == pytest.approx(0.01)
     rows = splits.test.x[:10]
     np.testing.assert_allclose(
         loaded.predict(rows, verbose=0)[:, 0], predict_proba(weights, rows), atol=1e-5
