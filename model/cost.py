@@ -101,12 +101,19 @@ class CostModel:
     factor: float = 1.0
     measured: dict[tuple, float] = field(default_factory=dict)
 
-    def observe(self, config: TrainConfig, seconds: float) -> None:
-        """One epoch of `config` took `seconds` of a worker's time (not its first of a slice)."""
+    def observe(self, config: TrainConfig, seconds: float, compiled: bool = False) -> None:
+        """One epoch of `config` took `seconds` of a worker's time (not its first of a slice),
+        through the XLA-compiled graph if `compiled`.
+
+        Only the plain graph's epochs calibrate the other shapes: a shape not measured yet is
+        new to the workers, and a new shape trains through the plain graph.
+        """
         if not math.isfinite(seconds) or seconds <= 0:
             return
         key = cost_key(config)
         self.measured[key] = _smoothed(self.measured.get(key), seconds)
+        if compiled:
+            return
         ratio = seconds / prior_epoch_seconds(config)
         low, high = FACTOR_RANGE
         self.factor = min(high, max(low, _smoothed(self.factor, ratio)))
@@ -115,12 +122,16 @@ class CostModel:
         measured = self.measured.get(cost_key(config))
         return measured if measured is not None else prior_epoch_seconds(config) * self.factor
 
-    def start_seconds(self, config: TrainConfig) -> float:
-        """Setting a run up before its first epoch: the graph's tracing, then the copies."""
+    def start_seconds(self, config: TrainConfig, traced: bool = False) -> float:
+        """Setting a run up before its first epoch: the graph's tracing (unless a worker has
+        `traced` the shape already), then the copies."""
         layers = len(config.hidden_units) + 1
-        return START_SECONDS + START_LAYER_SECONDS * layers + preparation_seconds(config)
+        tracing = 0.0 if traced else START_SECONDS + START_LAYER_SECONDS * layers
+        return tracing + preparation_seconds(config)
 
-    def run_seconds(self, config: TrainConfig, epochs: int | None = None) -> float:
+    def run_seconds(
+        self, config: TrainConfig, epochs: int | None = None, traced: bool = False
+    ) -> float:
         """A run of `epochs` (the config's by default) from submit to its last epoch, alone."""
         epochs = config.epochs if epochs is None else epochs
-        return self.start_seconds(config) + epochs * self.epoch_seconds(config)
+        return self.start_seconds(config, traced) + epochs * self.epoch_seconds(config)

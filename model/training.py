@@ -19,7 +19,7 @@ from model.forward import NetworkWeights
 CALL_SECONDS = 0.25
 
 EpochSink = Callable[[EpochLog, NetworkWeights], None]
-CallSink = Callable[[int, float], None]
+CallSink = Callable[[int, float, bool], None]
 StopFlag = Callable[[], bool]
 
 
@@ -58,7 +58,7 @@ def train(
 
     The epochs run in graph calls of several at a time, each sized to last about
     `CALL_SECONDS`; `on_epoch` gets each epoch's log with the weights at the end of its call,
-    and `on_call(epochs, seconds)` (if given) each call's duration first.
+    and `on_call(epochs, seconds, xla)` (if given) each call's duration (and graph) first.
     Stops early when `should_stop()` turns true (checked before every call) or when the
     loss stops being a finite number, keeping the last weights that were finite.
     `should_pause()` stops the same way but marks the result paused (no `.keras` export):
@@ -94,7 +94,7 @@ def train(
             logs = engine.run_epochs(epoch, finite, result.xla) if finite else []
             result.diverged = True
         if on_call is not None and logs:
-            on_call(len(logs), seconds * len(logs) / count)
+            on_call(len(logs), seconds * len(logs) / count, result.xla)
         if logs:
             result.weights = engine.weights()
         for log in logs:

@@ -60,6 +60,13 @@ def test_measurements_replace_the_prior_and_calibrate_unmeasured_shapes() -> Non
     assert cost.epoch_seconds(other) == pytest.approx(3 * prior_epoch_seconds(other), rel=0.01)
     cost.observe(LESSON, float("nan"))
     assert cost.epoch_seconds(LESSON) == pytest.approx(slow)
+    # The XLA graph's epochs are that shape's own: they do not move the estimate of new shapes.
+    for _ in range(20):
+        cost.observe(other, prior_epoch_seconds(other) / 10, compiled=True)
+    assert cost.epoch_seconds(other) == pytest.approx(prior_epoch_seconds(other) / 10)
+    assert cost.factor == pytest.approx(3, rel=0.01)
+    # A shape a worker has traced starts without the tracing.
+    assert cost.start_seconds(LESSON, traced=True) < cost.start_seconds(LESSON)
     # Widths the engine pads to the same shape train the same graph: one measurement serves both.
     assert cost.epoch_seconds(LESSON.with_changes(hidden_units=(30, 12))) == pytest.approx(slow)
 

@@ -65,7 +65,7 @@ def test_should_stop_is_checked_before_every_graph_call(splits) -> None:
         CONFIG.with_changes(epochs=1000),
         splits,
         should_stop=stop_after_two,
-        on_call=lambda epochs, seconds: calls.append((epochs, seconds)),
+        on_call=lambda epochs, seconds, xla: calls.append((epochs, seconds)),
     )
     assert result.stopped and len(asked) == 3 and len(calls) == 2
     # The first call runs one epoch; its pace sizes the next one.

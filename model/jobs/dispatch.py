@@ -138,8 +138,8 @@ class Dispatcher(JobState):
             if kind in ("result", "error", "paused"):
                 worker.settled = False
             if kind == "progress":
-                _, _, logs, weights, seconds = message
-                self._observe(job, seconds)
+                _, _, logs, weights, seconds, xla = message
+                self._observe(job, seconds, xla)
                 job.history.extend(logs)
                 if weights is not None:
                     job.weights = weights
@@ -160,16 +160,16 @@ class Dispatcher(JobState):
             if kind != "progress":
                 self._schedule(estimate=True)
 
-    def _observe(self, job: Job, seconds: list[float]) -> None:
+    def _observe(self, job: Job, seconds: list[float], xla: bool) -> None:
         """Feed the cost model; a slice's first epoch also paid for setting the engine up."""
         for index, value in enumerate(seconds, start=job.slice_epochs):
             if index > 0:
-                self.cost.observe(job.request.config, value)
+                self.cost.observe(job.request.config, value, compiled=xla)
         job.slice_epochs += len(seconds)
 
     def _paused(self, worker: Worker, job: Job, paused: Paused) -> None:
         now = time.monotonic()
-        self._observe(job, paused.seconds)
+        self._observe(job, paused.seconds, paused.xla)
         job.history.extend(paused.logs)
         job.weights = paused.weights
         job.paused = paused

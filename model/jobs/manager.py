@@ -98,8 +98,10 @@ class JobManager(Dispatcher):
         """Seconds of training this run needs here, and the expected wait for a worker now."""
         with self._lock:
             now = time.monotonic()
-            work = self.cost.run_seconds(config)
-            newcomer = policy.Waiting(-1, 0.0, now, now, shape_key(config), work)
+            shape = shape_key(config)
+            traced = any(shape in worker.shapes for worker in self._workers)
+            work = self.cost.run_seconds(config, traced=traced)
+            newcomer = policy.Waiting(-1, 0.0, now, now, shape, work)
             waiting = [*self._waiting(now), newcomer]
             waits = policy.estimate_waits(waiting, self._slots(now), now)
             return work, waits.get(-1)

@@ -254,11 +254,13 @@ def _run_slice(
     pending: list[EpochLog] = []
     pending_seconds: list[float] = []
     sent_at = {"metrics": 0.0, "weights": 0.0}
-    # Seconds an epoch of the latest graph call took.
+    # Seconds an epoch of the latest graph call took, and whether the slice trains through XLA.
     pace = [0.0]
+    compiled = [False]
 
-    def on_call(epochs: int, seconds: float) -> None:
+    def on_call(epochs: int, seconds: float, xla: bool) -> None:
         pace[0] = seconds / epochs
+        compiled[0] = xla
 
     def on_epoch(log: EpochLog, weights: NetworkWeights) -> None:
         now = time.monotonic()
@@ -274,6 +276,7 @@ def _run_slice(
                     list(pending),
                     weights if send_weights else None,
                     list(pending_seconds),
+                    compiled[0],
                 )
             )
             pending.clear()
