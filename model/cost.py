@@ -68,6 +68,11 @@ def prior_epoch_seconds(config: TrainConfig, images: int | None = None) -> float
     return steps_per_epoch(config, images) * step + PRIOR_EPOCH_SECONDS
 
 
+def prior_tracing_seconds(config: TrainConfig) -> float:
+    """Building a fresh shape's model and tracing its epoch graph, before anything was measured."""
+    return START_SECONDS + START_LAYER_SECONDS * (len(config.hidden_units) + 1)
+
+
 def preparation_seconds(config: TrainConfig) -> float:
     """Seconds of making the run's augmented copies before it trains (none without augmentation)."""
     if not config.augment:
@@ -100,6 +105,10 @@ class CostModel:
 
     factor: float = 1.0
     measured: dict[tuple, float] = field(default_factory=dict)
+    # How much slower than the prior this server traces a fresh shape (None: not measured).
+    start_factor: float | None = None
+    # Plain-graph epochs that moved `factor`: the first sets it, the later ones smooth it.
+    plain_epochs: int = 0
 
     def observe(self, config: TrainConfig, seconds: float, compiled: bool = False) -> None:
         """One epoch of `config` took `seconds` of a worker's time (not its first of a slice),
@@ -112,11 +121,25 @@ class CostModel:
             return
         key = cost_key(config)
         self.measured[key] = _smoothed(self.measured.get(key), seconds)
-        if compiled:
-            return
-        ratio = seconds / prior_epoch_seconds(config)
+        if not compiled:
+            self._scale_epochs(seconds / prior_epoch_seconds(config))
+
+    def _scale_epochs(self, ratio: float) -> None:
         low, high = FACTOR_RANGE
-        self.factor = min(high, max(low, _smoothed(self.factor, ratio)))
+        old = self.factor if self.plain_epochs else None
+        self.factor = min(high, max(low, _smoothed(old, ratio)))
+        self.plain_epochs += 1
+
+    def calibrate(self, config: TrainConfig, tracing: float, epoch: float) -> None:
+        """A worker's warm-up: tracing `config`'s graph took `tracing` seconds and an epoch
+        of it on the plain graph `epoch`. Both scale the prior; no shape's own cost is set
+        (the warm-up's shape is XLA-compiled next, and trains faster than this epoch)."""
+        low, high = FACTOR_RANGE
+        if math.isfinite(tracing) and tracing > 0:
+            ratio = tracing / prior_tracing_seconds(config)
+            self.start_factor = min(high, max(low, _smoothed(self.start_factor, ratio)))
+        if math.isfinite(epoch) and epoch > 0:
+            self._scale_epochs(epoch / prior_epoch_seconds(config))
 
     def epoch_seconds(self, config: TrainConfig) -> float:
         measured = self.measured.get(cost_key(config))
@@ -125,8 +148,7 @@ class CostModel:
     def start_seconds(self, config: TrainConfig, traced: bool = False) -> float:
         """Setting a run up before its first epoch: the graph's tracing (unless a worker has
         `traced` the shape already), then the copies."""
-        layers = len(config.hidden_units) + 1
-        tracing = 0.0 if traced else START_SECONDS + START_LAYER_SECONDS * layers
+        tracing = 0.0 if traced else prior_tracing_seconds(config) * (self.start_factor or 1.0)
         return tracing + preparation_seconds(config)
 
     def run_seconds(

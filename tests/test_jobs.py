@@ -42,6 +42,9 @@ def test_a_ready_worker_has_the_lessons_padded_network_traced(manager) -> None:
     assert lesson != jobs.shape_key(TrainConfig(hidden_units=(33, 12)))
     ready = [worker for worker in manager._workers if worker.ready]
     assert ready and all(lesson in worker.shapes for worker in ready)
+    # Its warm-up measured this machine for the estimates: tracing, and a plain-graph epoch.
+    assert manager.cost.start_factor is not None and manager.cost.factor != 1.0
+    assert not manager.cost.measured
 
 
 def test_a_job_streams_metrics_and_weights_and_returns_numpy_results(manager) -> None:

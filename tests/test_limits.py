@@ -13,6 +13,7 @@ from model.cost import (
     CostModel,
     preparation_seconds,
     prior_epoch_seconds,
+    prior_tracing_seconds,
     steps_per_epoch,
 )
 from model.limits import (
@@ -69,6 +70,18 @@ def test_measurements_replace_the_prior_and_calibrate_unmeasured_shapes() -> Non
     assert cost.start_seconds(LESSON, traced=True) < cost.start_seconds(LESSON)
     # Widths the engine pads to the same shape train the same graph: one measurement serves both.
     assert cost.epoch_seconds(LESSON.with_changes(hidden_units=(30, 12))) == pytest.approx(slow)
+
+
+def test_a_workers_warm_up_scales_the_prior_for_tracing_and_epochs() -> None:
+    cost = CostModel()
+    big = HOG.with_changes(augment=False)
+    tracing = prior_tracing_seconds(LESSON)
+    cost.calibrate(LESSON, 2 * tracing, 3 * prior_epoch_seconds(LESSON))
+    assert cost.start_seconds(big) == pytest.approx(2 * prior_tracing_seconds(big))
+    assert cost.epoch_seconds(big) == pytest.approx(3 * prior_epoch_seconds(big))
+    assert not cost.measured
+    cost.calibrate(LESSON, float("nan"), 0.0)
+    assert cost.start_seconds(big) == pytest.approx(2 * prior_tracing_seconds(big))
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,8 @@ class Dispatcher(JobState):
                 worker.ready = True
                 worker.settled = True
                 worker.shapes = message[1]
+                if message[2] is not None:
+                    self.cost.calibrate(*message[2])
                 self._failed_starts = 0
                 self._changed.notify_all()
                 return

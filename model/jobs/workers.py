@@ -168,10 +168,11 @@ def _leave_the_servers_signals() -> None:
 
 def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
     data = _Data()
-    shapes: deque[tuple] = deque([_warm_up(data)], maxlen=CACHED_ENGINES)
+    warmed, calibration = _warm_up(data)
+    shapes: deque[tuple] = deque([warmed], maxlen=CACHED_ENGINES)
     # The manager closing its end while this worker sends means the server is stopping.
     with contextlib.suppress(OSError):
-        connection.send(("ready", tuple(shapes)))
+        connection.send(("ready", tuple(shapes), calibration))
         while True:
             try:
                 message = connection.recv()
@@ -191,7 +192,7 @@ def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
             # queued jobs Python's own collector does, and it waits for an idle moment.
             if not connection.poll():
                 _release_memory()
-            connection.send(("ready", tuple(shapes)))
+            connection.send(("ready", tuple(shapes), None))
 
 
 def _serve(message: Slice, connection: Connection, cancel: Any, pause: Any, data: _Data) -> None:
@@ -223,18 +224,25 @@ def _compile_idle() -> None:
         traceback.print_exc()
 
 
-def _warm_up(data: _Data) -> tuple:
-    """Train the lesson's own network for one epoch, then XLA-compile it; returns its shape key.
+def _warm_up(data: _Data) -> tuple[tuple, tuple[TrainConfig, float, float]]:
+    """Train the lesson's own network for two epochs, then XLA-compile it.
 
     This loads Keras, the optimizer and tf.function, and readies the graph that most learners'
     first run uses: every width up to the lesson's padded ones (`padded_units`: 32 then 16).
+    Returns its shape key and what it measured of this machine for the cost model: the first
+    call's tracing (its time less the second's) and a plain-graph epoch.
     """
     from model.training import train
 
-    config = TrainConfig(epochs=1)
-    train(config, data.for_config(config))
+    config = TrainConfig(epochs=2)
+    calls: list[float] = []
+    train(
+        config,
+        data.for_config(config),
+        on_call=lambda epochs, seconds, xla: calls.append(seconds / epochs),
+    )
     _compile_idle()
-    return shape_key(config)
+    return shape_key(config), (config, max(0.0, calls[0] - calls[-1]), calls[-1])
 
 
 def _run_slice(
