@@ -225,24 +225,27 @@ def _compile_idle() -> None:
 
 
 def _warm_up(data: _Data) -> tuple[tuple, tuple[TrainConfig, float, float]]:
-    """Train the lesson's own network for two epochs, then XLA-compile it.
+    """Ready the lesson's own network: trace it, train it two epochs, then XLA-compile it.
 
-    This loads Keras, the optimizer and tf.function, and readies the graph that most learners'
-    first run uses: every width up to the lesson's padded ones (`padded_units`: 32 then 16).
-    Returns its shape key and what it measured of this machine for the cost model: the first
-    call's tracing (its time less the second's) and a plain-graph epoch.
+    That is the graph most learners' first run uses: every width up to the lesson's padded
+    ones (`padded_units`: 32 then 16). A one-unit network's epoch first loads Keras, the
+    optimizer and tf.function, which the first trace in a process also pays for, so that the
+    lesson's trace measures this machine for the cost model: returns the lesson's shape key,
+    its tracing (the first call's time less the second's) and a plain-graph epoch.
     """
     from model.training import train
 
-    config = TrainConfig(epochs=2)
+    loading = TrainConfig(hidden_units=(1,), epochs=1, batch_size=64)
+    train(loading, data.for_config(loading))
+    lesson = TrainConfig(epochs=2)
     calls: list[float] = []
     train(
-        config,
-        data.for_config(config),
+        lesson,
+        data.for_config(lesson),
         on_call=lambda epochs, seconds, xla: calls.append(seconds / epochs),
     )
     _compile_idle()
-    return shape_key(config), (config, max(0.0, calls[0] - calls[-1]), calls[-1])
+    return shape_key(lesson), (lesson, max(0.0, calls[0] - calls[-1]), calls[-1])
 
 
 def _run_slice(
