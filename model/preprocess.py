@@ -22,6 +22,9 @@ DOT_FILL = 0.6
 # MNIST's pens are at least this wide once a digit is fitted into its 20×20 box (about its
 # 5th percentile); thinner strokes, common with a fine brush, are thickened to it.
 MIN_STROKE_WIDTH = 2.0
+# `stroke_width` cannot tell a 1-pixel stroke from a 2-pixel one (both are all outline), so a
+# small digit, such as a coarse scan's, is measured enlarged to at least this many pixels.
+MEASURE_SIDE = 4 * FIT_SIDE
 
 PROBLEM_EMPTY = "empty"
 PROBLEM_TOO_SMALL = "too_small"
@@ -138,9 +141,20 @@ def thickening_for(ink: np.ndarray, bbox: BoundingBox) -> int:
     """Pixels to add to the strokes so that, fitted into 20×20, they are MNIST-wide (0: none)."""
     top, left, bottom, right = bbox
     longest = max(bottom - top, right - left)
-    width = stroke_width(ink[top:bottom, left:right])
+    width = measured_width(ink, bbox)
     missing = (MIN_STROKE_WIDTH - width * FIT_SIDE / longest) * longest / FIT_SIDE
     return 2 * round(missing / 2) if missing > 0 else 0
+
+
+def measured_width(ink: np.ndarray, bbox: BoundingBox) -> float:
+    """The strokes' average width in pixels, measured enlarged when the digit is small."""
+    top, left, bottom, right = bbox
+    longest = max(bottom - top, right - left)
+    box = ink[top:bottom, left:right]
+    factor = max(1, -(-MEASURE_SIDE // longest))
+    if factor > 1:
+        box = resized(box, box.shape[1] * factor, box.shape[0] * factor)
+    return stroke_width(box) / factor
 
 
 def resized(image: np.ndarray, width: int, height: int) -> np.ndarray:
