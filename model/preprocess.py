@@ -21,9 +21,11 @@ DOT_FRACTION = 0.3
 DOT_FILL = 0.6
 # An upload (a photo or scan) may hold a small digit in a big picture, so its digit is judged
 # by its own size: a box shorter than this many pixels is too few pixels to read (a 20-pixel
-# digit is readable, a speck is not), and a filled one shorter than UPLOAD_DOT_PIXELS is a dot.
+# digit is readable, a speck is not), and a filled one shorter than UPLOAD_DOT_PIXELS is a dot
+# if it is round: a coarse scan's 1 of 15 pixels also fills its box, but is long and narrow.
 MIN_UPLOAD_DIGIT_PIXELS = 10
 UPLOAD_DOT_PIXELS = 2 * MIN_UPLOAD_DIGIT_PIXELS
+DOT_ROUNDNESS = 0.75
 # MNIST's pens are at least this wide once a digit is fitted into its 20×20 box (about its
 # 5th percentile); thinner strokes, common with a fine brush, are thickened to it.
 MIN_STROKE_WIDTH = 2.0
@@ -118,7 +120,8 @@ def is_too_small(ink: np.ndarray, bbox: BoundingBox, *, upload: bool = False) ->
     if longest < smallest:
         return True
     fill = float(np.mean(ink[top:bottom, left:right] >= INK_THRESHOLD))
-    return longest < dot and fill > DOT_FILL
+    round_enough = not upload or min(bottom - top, right - left) >= DOT_ROUNDNESS * longest
+    return longest < dot and fill > DOT_FILL and round_enough
 
 
 def rank_filter(ink: np.ndarray, size: int, pick: np.ufunc) -> np.ndarray:

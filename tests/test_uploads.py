@@ -187,6 +187,12 @@ def test_a_filled_blob_in_an_upload_is_a_dot_not_a_digit() -> None:
     )
 
 
+def test_a_short_solid_one_in_a_coarse_scan_is_not_a_dot() -> None:
+    # 16 × 6 pixels of ink fill their box like a blot, but a blot is round and a 1 is not.
+    data = paper_with(60, lambda pen: pen.rectangle([27, 22, 32, 37], fill=30))
+    assert preprocess(decode_upload(data, max_bytes=LIMIT).rgba, upload=True).problem is None
+
+
 def test_the_canvas_keeps_its_share_of_the_picture_rule() -> None:
     # The same small 1 drawn on the 280-pixel canvas is too small; drawn big it is read.
     canvas = np.zeros((CANVAS_SIDE, CANVAS_SIDE, 4), dtype=np.uint8)
