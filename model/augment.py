@@ -18,7 +18,7 @@ from model.distort import (
     restroked,
     scanned,
 )
-from model.preprocess import INK_THRESHOLD, place_in_frame, preprocess_ink
+from model.preprocess import place_in_frame, preprocess_ink
 from model.uploads import ink_from_photo
 
 AUGMENTED_COPIES = 24
@@ -65,10 +65,7 @@ SCALE_RANGE = (0.85, 1.1)
 # A 0 whose hole is gone (filled in, or thinned and scanned into dots) and that is long and
 # narrow looks like a slanted 1: labelled 0, it taught that a bar or broken ink is a 0, and
 # 1s were misread. Such a copy is drawn again, at most ZERO_REDRAWS times. A row "opens"
-# when ink (from 0.5 of the stroke's strength) has paper (below OPEN_ROW_PAPER) inside it; the
-# strength is a high quantile of the ink, not its peak: a thin scanned ring is faint but for
-# one dark spot where the pen crossed, and it is still a 0.
-STROKE_QUANTILE = 0.75
+# when ink (from 0.5 of the strongest) has fainter paper (below OPEN_ROW_PAPER) inside it.
 OPEN_ROW_PAPER = 0.35
 BAR_ELONGATION = 0.45
 ZERO_REDRAWS = 3
@@ -144,13 +141,9 @@ def _jittered(framed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def open_rows(fitted: np.ndarray) -> int:
     """Rows in the middle half of a fitted digit that cross ink, then paper, then ink again."""
-    inked = fitted[fitted >= INK_THRESHOLD]
-    if inked.size == 0:
-        return 0
-    strength = float(np.quantile(inked, STROKE_QUANTILE))
     height = fitted.shape[0]
     count = 0
-    for row in fitted[height // 4 : height - height // 4] / strength:
+    for row in fitted[height // 4 : height - height // 4]:
         inked = np.flatnonzero(row >= 0.5)
         if inked.size >= 2 and (row[inked[0] : inked[-1] + 1] < OPEN_ROW_PAPER).any():
             count += 1

@@ -119,10 +119,6 @@ def test_a_filled_in_narrow_zero_is_a_bar_but_a_zero_with_its_hole_is_not() -> N
     broken = ring()
     broken[8:12, :2] = 0.0
     assert not looks_like_a_bar(broken)
-    # A thin scanned ring, faint but for one dark spot where the pen crossed, is still a 0.
-    faint = 0.3 * ring(stroke=1)
-    faint[0, 4] = 1.0
-    assert not looks_like_a_bar(faint)
     # Filled in but round: a blob, not a 1's shape, so it may stay a 0.
     assert not looks_like_a_bar(np.ones((20, 18), dtype=np.float32))
 
