@@ -62,13 +62,6 @@ MAX_SHADE = 0.08
 # What the crop-and-centre steps leave over: small shifts and scalings in the 28×28 frame.
 MAX_SHIFT = 1.5
 SCALE_RANGE = (0.85, 1.1)
-# A 0 whose hole is gone (filled in, or thinned and scanned into dots) and that is long and
-# narrow looks like a slanted 1: labelled 0, it taught that a bar or broken ink is a 0, and
-# 1s were misread. Such a copy is drawn again, at most ZERO_REDRAWS times. A row "opens"
-# when ink (from 0.5 of the strongest) has fainter paper (below OPEN_ROW_PAPER) inside it.
-OPEN_ROW_PAPER = 0.35
-BAR_ELONGATION = 0.45
-ZERO_REDRAWS = 3
 # Keeps the augmentation's random stream apart from the ones that shuffle and initialise.
 AUGMENT_STREAM = 7
 
@@ -139,51 +132,13 @@ def _jittered(framed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(image, dtype=np.float32)
 
 
-def open_rows(fitted: np.ndarray) -> int:
-    """Rows in the middle half of a fitted digit that cross ink, then paper, then ink again."""
-    height = fitted.shape[0]
-    count = 0
-    for row in fitted[height // 4 : height - height // 4]:
-        inked = np.flatnonzero(row >= 0.5)
-        if inked.size >= 2 and (row[inked[0] : inked[-1] + 1] < OPEN_ROW_PAPER).any():
-            count += 1
-    return count
-
-
-def elongation(image: np.ndarray) -> float:
-    """The ink's spread across its main axis over its spread along it: 1 round, 0 a line."""
-    weights = np.clip(image, 0.0, None)
-    total = float(weights.sum())
-    if total <= 0:
-        return 1.0
-    rows, columns = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
-    row_mean, column_mean = (weights * rows).sum() / total, (weights * columns).sum() / total
-    dy, dx = rows - row_mean, columns - column_mean
-    covariance = np.array(
-        [[(weights * dy * dy).sum(), (weights * dy * dx).sum()], [0.0, (weights * dx * dx).sum()]]
-    )
-    covariance[1, 0] = covariance[0, 1]
-    low, high = np.linalg.eigvalsh(covariance / total)
-    return float(np.sqrt(max(low, 0.0) / high)) if high > 0 else 1.0
-
-
-def looks_like_a_bar(fitted: np.ndarray) -> bool:
-    """No paper inside any middle row, and long and narrow: a 1's shape, whatever the label."""
-    return open_rows(fitted) == 0 and elongation(fitted) < BAR_ELONGATION
-
-
 def augmented_features(
     image28: np.ndarray, label: int, rng: np.random.Generator
 ) -> np.ndarray | None:
-    """400 features of one variation, read as a drawing is; None if it vanished (or a 0 a bar)."""
-    for _ in range(1 + (ZERO_REDRAWS if label == 0 else 0)):
-        ink, from_scan = as_seen(drawn_large(image28, label, rng), rng)
-        steps = preprocess_ink(ink, upload=from_scan)
-        if steps.fitted is None:
-            return None
-        if label == 1 or not looks_like_a_bar(steps.fitted):
-            break
-    else:
+    """400 features of one variation, made the way a drawing is; None if the variation vanished."""
+    ink, from_scan = as_seen(drawn_large(image28, label, rng), rng)
+    steps = preprocess_ink(ink, upload=from_scan)
+    if steps.fitted is None:
         return None
     framed = place_in_frame(steps.fitted, centre=True)
     network_input = np.clip(resize_to_input(_jittered(framed, rng)), 0.0, 1.0)

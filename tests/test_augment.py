@@ -5,13 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import (
-    AUGMENTED_COPIES,
-    augmented,
-    drawn_large,
-    elongation,
-    looks_like_a_bar,
-)
+from model.augment import AUGMENTED_COPIES, augmented, drawn_large
 from model.config import INPUT_FEATURES, TrainConfig
 from model.data import Split, Splits, load_bundled, load_splits
 from model.preprocess import centre_of_mass, rank_filter
@@ -96,35 +90,3 @@ def test_a_redrawn_digit_stays_whole_on_its_large_canvas() -> None:
         row, column = centre_of_mass(ink)
         assert abs(row - ink.shape[0] / 2) < ink.shape[0] / 4
         assert abs(column - ink.shape[1] / 2) < ink.shape[1] / 4
-
-
-def ring(height: int = 20, width: int = 9, stroke: int = 2) -> np.ndarray:
-    image = np.zeros((height, width), dtype=np.float32)
-    image[:stroke, :] = image[-stroke:, :] = image[:, :stroke] = image[:, -stroke:] = 1.0
-    return image
-
-
-def slanted_bar(height: int = 20, width: int = 12, thickness: int = 4) -> np.ndarray:
-    image = np.zeros((height, width), dtype=np.float32)
-    for row in range(height):
-        start = round((width - thickness) * (1 - row / (height - 1)))
-        image[row, start : start + thickness] = 1.0
-    return image
-
-
-def test_a_filled_in_narrow_zero_is_a_bar_but_a_zero_with_its_hole_is_not() -> None:
-    assert looks_like_a_bar(slanted_bar())
-    assert not looks_like_a_bar(ring())
-    # A pen that skipped on one side still leaves paper inside the other rows.
-    broken = ring()
-    broken[8:12, :2] = 0.0
-    assert not looks_like_a_bar(broken)
-    # Filled in but round: a blob, not a 1's shape, so it may stay a 0.
-    assert not looks_like_a_bar(np.ones((20, 18), dtype=np.float32))
-
-
-def test_elongation_is_one_for_round_ink_and_small_for_a_line() -> None:
-    assert elongation(np.ones((20, 20), dtype=np.float32)) == pytest.approx(1.0)
-    line = np.zeros((20, 20), dtype=np.float32)
-    line[:, 10] = 1.0
-    assert elongation(line) < 0.1
