@@ -40,6 +40,10 @@ FAR_SPECK = 0.15
 JOIN_WIDTHS = 2.0
 # Ink this faint inside a loop of strokes is paper showing through a blurred scan: a hole.
 HOLE_INK = 0.5
+# A closing also fills the inside of a 0 whose ring has a gap: it is open, so not a hole yet.
+# What a pen's skip leaves is a short bridge, of at most this many square pen widths; a
+# larger piece of paper that the closing would fill is the inside of a loop, and stays paper.
+MAX_BRIDGE_AREA = 2 * JOIN_WIDTHS
 DAMAGED = "This image file is damaged or incomplete and cannot be read. Try saving it again."
 
 
@@ -224,7 +228,8 @@ def joined(ink: np.ndarray) -> np.ndarray:
     """The ink with short gaps in its strokes closed, where a pen skipped.
 
     A closing (thicken, then thin back) by JOIN_WIDTHS pen widths; the holes the strokes
-    already enclosed are kept as they were, or a thick 0 would fill in and become a blob.
+    already enclosed are kept as they were, or a thick 0 would fill in and become a blob, and
+    so is the inside of a ring with a gap (more paper than a bridge, MAX_BRIDGE_AREA).
     """
     bbox = ink_bounding_box(ink)
     if bbox is None or JOIN_WIDTHS <= 0:
@@ -234,6 +239,14 @@ def joined(ink: np.ndarray) -> np.ndarray:
     if size < 3:
         return ink
     closed = rank_filter(rank_filter(ink, size, np.maximum), size, np.minimum)
+    added = (closed >= HOLE_INK) & (ink < HOLE_INK)
+    width = measured_width(ink, bbox)
+    runs = _runs(added)
+    for area, _, members in blobs(added):
+        if area > MAX_BRIDGE_AREA * width * width:
+            for index in members:
+                row, start, end = runs[index]
+                closed[row, start:end] = 0.0
     return np.where(holes(ink), ink, np.maximum(ink, closed)).astype(np.float32)
 
 

@@ -17,7 +17,14 @@ from model.preprocess import (
     UPLOAD_TOO_SMALL_MESSAGE,
     preprocess,
 )
-from model.uploads import MAX_PIXELS, WORK_SIDE, UploadError, decode_upload, ink_from_photo
+from model.uploads import (
+    MAX_PIXELS,
+    WORK_SIDE,
+    UploadError,
+    decode_upload,
+    ink_from_photo,
+    joined,
+)
 
 LIMIT = 2 * 1024 * 1024
 
@@ -201,3 +208,25 @@ def test_the_canvas_keeps_its_share_of_the_picture_rule() -> None:
     assert steps.problem == PROBLEM_TOO_SMALL and "draw it bigger" in steps.message
     canvas[40:240, 130:150] = 255
     assert preprocess(canvas).problem is None
+
+
+def test_a_pen_that_skipped_is_joined_again() -> None:
+    ink = np.zeros((60, 40), dtype=np.float32)
+    ink[5:55, 18:22] = 1.0
+    ink[20:25, 18:22] = ink[38:43, 18:22] = 0.0  # gaps of 1.25 pen widths
+    assert (joined(ink)[5:55, 18:22] == 1.0).all()
+
+
+def thick_ring(gap: bool) -> np.ndarray:
+    ink = np.zeros((60, 50), dtype=np.float32)
+    ink[10:50, 12:38] = 1.0
+    ink[16:44, 20:30] = 0.0  # a ring of 6- to 8-pixel strokes round a 10 × 28 inside
+    if gap:
+        ink[26:33, 30:38] = 0.0  # the pen skipped on the right
+    return ink
+
+
+@pytest.mark.parametrize("gap", [False, True], ids=["closed", "with-a-gap"])
+def test_joining_never_fills_the_inside_of_a_thick_zero(gap: bool) -> None:
+    # A closing of 2 pen widths (over 13 pixels) would fill the 10-pixel-wide inside.
+    assert (joined(thick_ring(gap))[20:40, 22:28] == 0.0).all()
