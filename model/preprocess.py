@@ -32,10 +32,6 @@ MIN_STROKE_WIDTH = 2.0
 # `stroke_width` cannot tell a 1-pixel stroke from a 2-pixel one (both are all outline), so a
 # small digit, such as a coarse scan's, is measured enlarged to at least this many pixels.
 MEASURE_SIDE = 4 * FIT_SIDE
-# A fitted digit's strokes are brought up to full strength by this quantile of its ink, not
-# by its peak: a thin scanned stroke is faint but for a few dark spots where the pen crossed
-# or paused, and scaled by its peak it reached the network as a faint dotted outline.
-STROKE_QUANTILE = 0.8
 
 PROBLEM_EMPTY = "empty"
 PROBLEM_TOO_SMALL = "too_small"
@@ -189,18 +185,17 @@ def resized(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def fit_into_box(image: np.ndarray, side: int = FIT_SIDE) -> np.ndarray:
-    """Scale so the longer side is `side` pixels, keeping the aspect ratio; strong ink → 1.
+    """Scale so the longer side is `side` pixels, keeping the aspect ratio; strongest ink → 1.
 
-    Every MNIST digit has full-strength strokes, so a thin or faint stroke is brought up to
-    the same range (by STROKE_QUANTILE of its ink) instead of looking like a faded digit.
+    Every MNIST digit has full-strength pixels, so a thin or faint stroke is brought up to
+    the same range instead of looking like a faded digit to the network.
     """
     height, width = image.shape
     scale = side / max(height, width)
     fitted = resized(image, max(1, round(width * scale)), max(1, round(height * scale)))
     fitted = np.clip(fitted, 0.0, 1.0)
-    inked = fitted[fitted >= INK_THRESHOLD]
-    peak = float(np.quantile(inked, STROKE_QUANTILE)) if inked.size else float(fitted.max())
-    return np.clip(fitted / peak, 0.0, 1.0) if peak > 0 else fitted
+    peak = float(fitted.max())
+    return fitted / peak if peak > 0 else fitted
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
