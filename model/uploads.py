@@ -235,12 +235,12 @@ def joined(ink: np.ndarray) -> np.ndarray:
     if bbox is None or JOIN_WIDTHS <= 0:
         return ink
     # An odd size keeps the filters' windows centred, so the closed ink does not shift.
-    size = 2 * round(JOIN_WIDTHS * measured_width(ink, bbox) / 2) + 1
+    width = measured_width(ink, bbox)
+    size = 2 * round(JOIN_WIDTHS * width / 2) + 1
     if size < 3:
         return ink
     closed = rank_filter(rank_filter(ink, size, np.maximum), size, np.minimum)
     added = (closed >= HOLE_INK) & (ink < HOLE_INK)
-    width = measured_width(ink, bbox)
     runs = _runs(added)
     for area, _, members in blobs(added):
         if area > MAX_BRIDGE_AREA * width * width:
