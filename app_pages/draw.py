@@ -77,7 +77,7 @@ def read_and_answer(brush: int, given: DrawnInput | None, crop: bool, centre: bo
     active = current_model()
     with canvas_area:
         drawn = canvas_input(brush, given)
-    steps = preprocess(drawn.rgba, crop=crop, centre=centre)
+    steps = preprocess(drawn.rgba, crop=crop, centre=centre, upload=drawn.upload)
     # The training images are only needed to judge a drawing, not to show an empty canvas.
     answer = None
     if steps.features is not None and drawn.problem is None:

@@ -3,7 +3,8 @@
 Run: `python bench/robustness.py [MODEL_FOLDER]` (default: `assets/pretrained`). Each held-out test image (never trained on) is distorted
 VARIANTS times per family with this bench's own random stream, drawn as dark ink on light,
 noisy paper at a coarse scan resolution, saved as a PNG and read back exactly as the Draw page
-reads an upload (`model.uploads.decode_upload`, then `model.preprocess.preprocess`). Both
+reads an upload (`model.uploads.decode_upload`, then `model.preprocess.preprocess` with
+`upload=True`). Both
 networks answer with the app's NumPy forward pass. Accuracies count the images the page could
 read; "bundled/all" and `robustness_min_all_images` count the unreadable ones as misses. The plain model is the lesson's network
 trained without augmentation on the same split with the same seed. Prints one line per family,
@@ -126,7 +127,7 @@ def upload_png(ink: np.ndarray, family: Family, rng: np.random.Generator) -> byt
 
 
 def through_the_draw_page(png: bytes) -> np.ndarray | None:
-    steps = preprocess(decode_upload(png, max_bytes=UPLOAD_LIMIT).rgba)
+    steps = preprocess(decode_upload(png, max_bytes=UPLOAD_LIMIT).rgba, upload=True)
     return steps.features
 
 

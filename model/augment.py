@@ -101,13 +101,16 @@ def drawn_large(image28: np.ndarray, label: int, rng: np.random.Generator) -> np
     return ink
 
 
-def as_seen(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The ink as the pipeline receives it: straight from a canvas, or from a scan of paper."""
+def as_seen(ink: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """The ink as the pipeline receives it (a canvas's or a paper scan's), and if it was scanned.
+
+    A scanned copy is read as the Draw page reads an upload (`preprocess_ink(upload=True)`).
+    """
     if rng.random() >= SCAN_PROBABILITY:
-        return ink
+        return ink, False
     small = scanned(ink, int(rng.integers(SCAN_SIDE_RANGE[0], SCAN_SIDE_RANGE[1] + 1)))
     gray = on_paper(small, rng, rng.uniform(*PAPER_NOISE_RANGE), rng.uniform(0, MAX_SHADE))
-    return ink_from_photo(np.round(gray * 255) / 255)[0]
+    return ink_from_photo(np.round(gray * 255) / 255)[0], True
 
 
 def _jittered(framed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -133,7 +136,8 @@ def augmented_features(
     image28: np.ndarray, label: int, rng: np.random.Generator
 ) -> np.ndarray | None:
     """400 features of one variation, made the way a drawing is; None if the variation vanished."""
-    steps = preprocess_ink(as_seen(drawn_large(image28, label, rng), rng))
+    ink, from_scan = as_seen(drawn_large(image28, label, rng), rng)
+    steps = preprocess_ink(ink, upload=from_scan)
     if steps.fitted is None:
         return None
     framed = place_in_frame(steps.fitted, centre=True)

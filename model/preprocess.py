@@ -19,9 +19,19 @@ MIN_DIGIT_FRACTION = 0.15
 # ...and a blob shorter than DOT_FRACTION that fills most of its box is a dot, not a digit.
 DOT_FRACTION = 0.3
 DOT_FILL = 0.6
+# An upload (a photo or scan) may hold a small digit in a big picture, so its digit is judged
+# by its own size: a box shorter than this many pixels is too few pixels to read (a 20-pixel
+# digit is readable, a speck is not), and a filled one shorter than UPLOAD_DOT_PIXELS is a dot
+# if it is round: a coarse scan's 1 of 15 pixels also fills its box, but is long and narrow.
+MIN_UPLOAD_DIGIT_PIXELS = 10
+UPLOAD_DOT_PIXELS = 2 * MIN_UPLOAD_DIGIT_PIXELS
+DOT_ROUNDNESS = 0.75
 # MNIST's pens are at least this wide once a digit is fitted into its 20×20 box (about its
 # 5th percentile); thinner strokes, common with a fine brush, are thickened to it.
 MIN_STROKE_WIDTH = 2.0
+# `stroke_width` cannot tell a 1-pixel stroke from a 2-pixel one (both are all outline), so a
+# small digit, such as a coarse scan's, is measured enlarged to at least this many pixels.
+MEASURE_SIDE = 4 * FIT_SIDE
 
 PROBLEM_EMPTY = "empty"
 PROBLEM_TOO_SMALL = "too_small"
@@ -31,6 +41,10 @@ PROBLEM_MESSAGES = {
         "That is too small to be a digit: draw it bigger, filling most of the canvas's height."
     ),
 }
+UPLOAD_TOO_SMALL_MESSAGE = (
+    "The ink in this picture is too small to be a digit (a dot or a speck): upload a picture "
+    f"whose 0 or 1 is at least {UPLOAD_DOT_PIXELS} pixels tall."
+)
 LUMINANCE_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 BoundingBox = tuple[int, int, int, int]
@@ -53,6 +67,7 @@ class Preprocessed:
     crop: bool = True
     centre: bool = True
     thickened_by: int = 0
+    upload: bool = False
 
     @property
     def features(self) -> np.ndarray | None:
@@ -63,6 +78,8 @@ class Preprocessed:
 
     @property
     def message(self) -> str | None:
+        if self.upload and self.problem == PROBLEM_TOO_SMALL:
+            return UPLOAD_TOO_SMALL_MESSAGE
         return None if self.problem is None else PROBLEM_MESSAGES[self.problem]
 
 
@@ -92,14 +109,19 @@ def ink_bounding_box(ink: np.ndarray) -> BoundingBox | None:
     return int(rows[0]), int(columns[0]), int(rows[-1]) + 1, int(columns[-1]) + 1
 
 
-def is_too_small(ink: np.ndarray, bbox: BoundingBox) -> bool:
+def is_too_small(ink: np.ndarray, bbox: BoundingBox, *, upload: bool = False) -> bool:
+    """A dot or a digit too small to read: against the canvas's side, or an upload's pixels."""
     top, left, bottom, right = bbox
     longest = max(bottom - top, right - left)
     side = min(ink.shape)
-    if longest < MIN_DIGIT_FRACTION * side:
+    smallest, dot = MIN_DIGIT_FRACTION * side, DOT_FRACTION * side
+    if upload:
+        smallest, dot = MIN_UPLOAD_DIGIT_PIXELS, UPLOAD_DOT_PIXELS
+    if longest < smallest:
         return True
     fill = float(np.mean(ink[top:bottom, left:right] >= INK_THRESHOLD))
-    return longest < DOT_FRACTION * side and fill > DOT_FILL
+    round_enough = not upload or min(bottom - top, right - left) >= DOT_ROUNDNESS * longest
+    return longest < dot and fill > DOT_FILL and round_enough
 
 
 def rank_filter(ink: np.ndarray, size: int, pick: np.ufunc) -> np.ndarray:
@@ -138,9 +160,20 @@ def thickening_for(ink: np.ndarray, bbox: BoundingBox) -> int:
     """Pixels to add to the strokes so that, fitted into 20×20, they are MNIST-wide (0: none)."""
     top, left, bottom, right = bbox
     longest = max(bottom - top, right - left)
-    width = stroke_width(ink[top:bottom, left:right])
+    width = measured_width(ink, bbox)
     missing = (MIN_STROKE_WIDTH - width * FIT_SIDE / longest) * longest / FIT_SIDE
     return 2 * round(missing / 2) if missing > 0 else 0
+
+
+def measured_width(ink: np.ndarray, bbox: BoundingBox) -> float:
+    """The strokes' average width in pixels, measured enlarged when the digit is small."""
+    top, left, bottom, right = bbox
+    longest = max(bottom - top, right - left)
+    box = ink[top:bottom, left:right]
+    factor = max(1, -(-MEASURE_SIDE // longest))
+    if factor > 1:
+        box = resized(box, box.shape[1] * factor, box.shape[0] * factor)
+    return stroke_width(box) / factor
 
 
 def resized(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -198,14 +231,18 @@ def place_in_frame(fitted: np.ndarray, *, centre: bool) -> np.ndarray:
     return frame
 
 
-def preprocess_ink(ink: np.ndarray, *, crop: bool = True, centre: bool = True) -> Preprocessed:
+def preprocess_ink(
+    ink: np.ndarray, *, crop: bool = True, centre: bool = True, upload: bool = False
+) -> Preprocessed:
     """The pipeline from an ink map (H×W, [0, 1]); see `preprocess`."""
     ink = np.clip(np.asarray(ink, dtype=np.float32), 0.0, 1.0)
     bbox = ink_bounding_box(ink)
     if bbox is None:
-        return Preprocessed(ink, problem=PROBLEM_EMPTY, crop=crop, centre=centre)
-    if is_too_small(ink, bbox):
-        return Preprocessed(ink, bbox, problem=PROBLEM_TOO_SMALL, crop=crop, centre=centre)
+        return Preprocessed(ink, problem=PROBLEM_EMPTY, crop=crop, centre=centre, upload=upload)
+    if is_too_small(ink, bbox, upload=upload):
+        return Preprocessed(
+            ink, bbox, problem=PROBLEM_TOO_SMALL, crop=crop, centre=centre, upload=upload
+        )
     thickening = thickening_for(ink, bbox)
     inked = rank_filter(ink, thickening + 1, np.maximum) if thickening else ink
     top, left, bottom, right = ink_bounding_box(inked) or bbox
@@ -214,19 +251,22 @@ def preprocess_ink(ink: np.ndarray, *, crop: bool = True, centre: bool = True) -
     framed = place_in_frame(fitted, centre=centre)
     network_input = np.clip(resize_to_input(framed), 0.0, 1.0).astype(np.float32)
     return Preprocessed(
-        ink, bbox, cropped, fitted, framed, network_input, None, crop, centre, thickening
+        ink, bbox, cropped, fitted, framed, network_input, None, crop, centre, thickening, upload
     )
 
 
-def preprocess(rgba: np.ndarray, *, crop: bool = True, centre: bool = True) -> Preprocessed:
+def preprocess(
+    rgba: np.ndarray, *, crop: bool = True, centre: bool = True, upload: bool = False
+) -> Preprocessed:
     """Canvas RGBA → ink → bounding box → fit in 20×20 → 28×28 by centre of mass → 20×20.
 
     The same steps that made MNIST (plus the dataset's 28→20 resize), so a drawing reaches
     the network looking like the images it learned from; strokes thinner than any MNIST pen
     are thickened first (`thickened_by` pixels). `crop=False` fits the whole canvas
-    instead of the ink's box; `centre=False` skips the centre-of-mass shift.
+    instead of the ink's box; `centre=False` skips the centre-of-mass shift. `upload=True`
+    (a decoded photo or scan) judges "too small" by the digit's pixels, not the picture's side.
     """
-    return preprocess_ink(ink_from_rgba(rgba), crop=crop, centre=centre)
+    return preprocess_ink(ink_from_rgba(rgba), crop=crop, centre=centre, upload=upload)
 
 
 def canvas_from_image28(image28: np.ndarray, side: int = CANVAS_SIDE) -> np.ndarray:

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from model.preprocess import CANVAS_SIDE, INK_THRESHOLD
+from model.preprocess import (
+    CANVAS_SIDE,
+    INK_THRESHOLD,
+    ink_bounding_box,
+    measured_width,
+    rank_filter,
+)
 
 ACCEPTED_FORMATS = ("PNG", "JPEG")
 ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg")
@@ -25,6 +31,19 @@ LIGHT_BACKGROUND = 0.5
 # Sensor noise still leaves specks of a pixel or two past that floor; one far from the digit
 # would stretch its bounding box and shrink the digit. Ink needs this many inked neighbours.
 MIN_INK_NEIGHBOURS = 1
+# Heavier noise leaves specks of a few pixels that survive that test. A blob of ink smaller
+# than this share of the largest one, and farther than FAR_SPECK times the digit's size from
+# the bigger blobs' box, is noise: a broken stroke's pieces lie close to the rest of the digit.
+SPECK_SHARE = 0.1
+FAR_SPECK = 0.15
+# A pen that skipped leaves gaps in a stroke: gaps up to this many pen widths are joined.
+JOIN_WIDTHS = 2.0
+# Ink this faint inside a loop of strokes is paper showing through a blurred scan: a hole.
+HOLE_INK = 0.5
+# A closing also fills the inside of a 0 whose ring has a gap: it is open, so not a hole yet.
+# What a pen's skip leaves is a short bridge, of at most this many square pen widths; a
+# larger piece of paper that the closing would fill is the inside of a loop, and stays paper.
+MAX_BRIDGE_AREA = 2 * JOIN_WIDTHS
 DAMAGED = "This image file is damaged or incomplete and cannot be read. Try saving it again."
 
 
@@ -108,6 +127,129 @@ def despeckled(ink: np.ndarray) -> np.ndarray:
     return np.where(neighbours >= MIN_INK_NEIGHBOURS, ink, 0.0).astype(np.float32)
 
 
+def _runs(solid: np.ndarray) -> list[tuple[int, int, int]]:
+    """(row, first column, column after the last) of every horizontal run of solid pixels."""
+    padded = np.pad(solid, ((0, 0), (1, 1))).astype(np.int8)
+    edges = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)
+    return list(zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True))
+
+
+def blobs(
+    solid: np.ndarray, *, diagonal: bool = True
+) -> list[tuple[int, tuple[int, int, int, int], list[int]]]:
+    """The blobs of a mask: (pixel count, (top, left, bottom, right), run indices).
+
+    Pixels touching at a corner are one blob when `diagonal` (as ink is), else not (as the
+    paper between strokes is, so that it does not leak out between two diagonal pixels).
+
+    Joins runs of neighbouring rows that touch, with a union-find over runs: a few hundred
+    runs per digit, where a pixel-by-pixel search would visit tens of thousands of pixels.
+    """
+    runs = _runs(solid)
+    parent = list(range(len(runs)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    previous: list[int] = []
+    current: list[int] = []
+    row = -2
+    for index, (run_row, start, end) in enumerate(runs):
+        if run_row != row:
+            previous = current if run_row == row + 1 else []
+            current, row = [], run_row
+        for other in previous:
+            _, other_start, other_end = runs[other]
+            if other_start < end + diagonal and start < other_end + diagonal:
+                parent[root(other)] = root(index)
+        current.append(index)
+    groups: dict[int, list[int]] = {}
+    for index in range(len(runs)):
+        groups.setdefault(root(index), []).append(index)
+    found = []
+    for members in groups.values():
+        rows = [runs[i][0] for i in members]
+        box = (
+            min(rows),
+            min(runs[i][1] for i in members),
+            max(rows) + 1,
+            max(runs[i][2] for i in members),
+        )
+        found.append((sum(runs[i][2] - runs[i][1] for i in members), box, members))
+    return found
+
+
+def without_far_specks(ink: np.ndarray) -> np.ndarray:
+    """The ink without small blobs far from the digit's bigger blobs (see SPECK_SHARE)."""
+    solid = ink >= INK_THRESHOLD
+    found = blobs(solid)
+    if len(found) < 2:
+        return ink
+    largest = max(size for size, _, _ in found)
+    big = [box for size, box, _ in found if size >= SPECK_SHARE * largest]
+    top, left = min(b[0] for b in big), min(b[1] for b in big)
+    bottom, right = max(b[2] for b in big), max(b[3] for b in big)
+    reach = FAR_SPECK * max(bottom - top, right - left)
+    runs = _runs(solid)
+    keep = np.zeros_like(solid)
+    for size, (b_top, b_left, b_bottom, b_right), members in found:
+        gap_y = max(top - b_bottom, b_top - bottom, 0)
+        gap_x = max(left - b_right, b_left - right, 0)
+        if size < SPECK_SHARE * largest and max(gap_y, gap_x) > reach:
+            continue
+        for index in members:
+            run_row, start, end = runs[index]
+            keep[run_row, start:end] = True
+    return np.where(keep, ink, 0.0).astype(np.float32)
+
+
+def holes(ink: np.ndarray) -> np.ndarray:
+    """Where the paper shows through inside the strokes (not connected to the picture's edge)."""
+    paper = ink < HOLE_INK
+    found = blobs(paper, diagonal=False)
+    runs = _runs(paper)
+    height, width = ink.shape
+    inside = np.zeros(ink.shape, dtype=bool)
+    for _, (top, left, bottom, right), members in found:
+        if top == 0 or left == 0 or bottom == height or right == width:
+            continue
+        for index in members:
+            row, start, end = runs[index]
+            inside[row, start:end] = True
+    return inside
+
+
+def joined(ink: np.ndarray) -> np.ndarray:
+    """The ink with short gaps in its strokes closed, where a pen skipped.
+
+    A closing (thicken, then thin back) by JOIN_WIDTHS pen widths; the holes the strokes
+    already enclosed are kept as they were, or a thick 0 would fill in and become a blob, and
+    so is the inside of a ring with a gap (more paper than a bridge, MAX_BRIDGE_AREA).
+    """
+    bbox = ink_bounding_box(ink)
+    if bbox is None or JOIN_WIDTHS <= 0:
+        return ink
+    # An odd size keeps the filters' windows centred, so the closed ink does not shift.
+    width = measured_width(ink, bbox)
+    size = 2 * round(JOIN_WIDTHS * width / 2) + 1
+    if size < 3:
+        return ink
+    closed = rank_filter(rank_filter(ink, size, np.maximum), size, np.minimum)
+    added = (closed >= HOLE_INK) & (ink < HOLE_INK)
+    runs = _runs(added)
+    for area, _, members in blobs(added):
+        if area > MAX_BRIDGE_AREA * width * width:
+            for index in members:
+                row, start, end = runs[index]
+                closed[row, start:end] = 0.0
+    return np.where(holes(ink), ink, np.maximum(ink, closed)).astype(np.float32)
+
+
 def ink_from_photo(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     """Ink in [0, 1] from a grayscale picture of any polarity; also says if it was inverted.
 
@@ -123,7 +265,8 @@ def ink_from_photo(gray: np.ndarray) -> tuple[np.ndarray, bool]:
         return np.zeros_like(gray), inverted
     ink = np.clip(difference / strongest, 0.0, 1.0)
     ink = np.clip((ink - NOISE_FLOOR) / (1 - NOISE_FLOOR), 0.0, 1.0)
-    return despeckled(ink.astype(np.float32)), inverted
+    ink = without_far_specks(despeckled(ink.astype(np.float32)))
+    return joined(ink), inverted
 
 
 def decode_upload(data: bytes, *, max_bytes: int) -> DecodedUpload:

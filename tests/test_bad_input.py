@@ -78,7 +78,9 @@ def test_a_dot_asks_for_a_bigger_drawing() -> None:
     assert preprocess(canvas_rgba(dot)).problem == PROBLEM_TOO_SMALL
     at = upload(open_page("app_pages/draw.py"), "dot.png", png(Image.fromarray(canvas_rgba(dot))))
     assert prediction(at) == "–"
-    assert any("draw it bigger" in info.value for info in at.info)
+    # Uploaded, the dot is judged by its pixels, and the message speaks of the picture.
+    assert any("too small to be a digit" in info.value for info in at.info)
+    assert any("pixels tall" in info.value for info in at.info)
 
 
 def test_an_all_ink_canvas_is_answered_only_as_uncertain() -> None:

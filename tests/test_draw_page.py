@@ -95,6 +95,21 @@ def test_a_bad_upload_gets_a_clear_message_and_no_answer(
     assert len(errors) == 1 and message in errors[0]
 
 
+def test_a_small_digit_in_a_large_upload_is_answered_and_a_speck_is_refused() -> None:
+    # A 1 of 30 pixels in a 500-pixel photo: too small for the canvas's rule (15 % of the
+    # side), but an upload's digit is judged by its own pixels.
+    image = Image.new("RGB", (500, 500), (236, 233, 226))
+    ImageDraw.Draw(image).line([(250, 235), (248, 265)], fill=(20, 20, 30), width=4)
+    at = upload(open_page(), "small.png", png(image))
+    assert prediction(at) == "1"
+    speck = Image.new("RGB", (500, 500), (236, 233, 226))
+    ImageDraw.Draw(speck).rectangle([250, 250, 252, 252], fill=(20, 20, 30))
+    at = upload(at, "speck.png", png(speck))
+    assert prediction(at) == "–"
+    assert any("too small to be a digit" in info.value for info in at.info)
+    assert any("pixels tall" in info.value for info in at.info)
+
+
 def test_a_scribble_is_answered_but_marked_uncertain() -> None:
     rng = np.random.default_rng(3)
     image = Image.new("L", (280, 280))

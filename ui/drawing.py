@@ -25,11 +25,15 @@ ANSWER_PAINT_SECONDS = 0.08
 
 @dataclass(frozen=True)
 class DrawnInput:
-    """The picture to read (RGBA, never None), where it came from, and why an upload failed."""
+    """The picture to read (RGBA, never None), where it came from, and why an upload failed.
+
+    `upload` marks a decoded photo or scan, whose digit is judged too small by its own pixels.
+    """
 
     rgba: np.ndarray
     source: str
     problem: str | None = None
+    upload: bool = False
 
 
 def brush_slider() -> int:
@@ -53,9 +57,8 @@ def given_picture(sent: SentImage | None) -> DrawnInput | None:
         return None
     source = f"the uploaded file {uploaded.name}"
     try:
-        return DrawnInput(
-            decode_upload(uploaded.getvalue(), max_bytes=UPLOAD_LIMIT_BYTES).rgba, source
-        )
+        decoded = decode_upload(uploaded.getvalue(), max_bytes=UPLOAD_LIMIT_BYTES)
+        return DrawnInput(decoded.rgba, source, upload=True)
     except UploadError as error:
         return DrawnInput(
             np.zeros((CANVAS_SIDE, CANVAS_SIDE, 4), dtype=np.uint8), source, str(error)
