@@ -24,8 +24,9 @@ PRIOR_EPOCH_SECONDS = 1.0e-3
 START_SECONDS = 0.2
 START_LAYER_SECONDS = 0.05
 # Making one augmented copy of a training image (Pillow, `model.augment`), before the first
-# epoch: 24 copies of the 700 images take about 17 s, far more than the epochs of a short run.
-PRIOR_COPY_SECONDS = 1.0e-3
+# epoch: 24 copies of the 700 images take about 50 s here, far more than the epochs of a short
+# run. Each worker's warm-up times a few copies (`CostModel.calibrate`).
+PRIOR_COPY_SECONDS = 3.0e-3
 # Weight of the newest measurement in the running averages.
 SMOOTHING = 0.3
 # How far the measured shapes may move the prior for the others: a few shapes on a busy
@@ -73,11 +74,11 @@ def prior_tracing_seconds(config: TrainConfig) -> float:
     return START_SECONDS + START_LAYER_SECONDS * (len(config.hidden_units) + 1)
 
 
-def preparation_seconds(config: TrainConfig) -> float:
+def preparation_seconds(config: TrainConfig, copy_seconds: float = PRIOR_COPY_SECONDS) -> float:
     """Seconds of making the run's augmented copies before it trains (none without augmentation)."""
     if not config.augment:
         return 0.0
-    return original_images(config) * AUGMENTED_COPIES * PRIOR_COPY_SECONDS
+    return original_images(config) * AUGMENTED_COPIES * copy_seconds
 
 
 def _smoothed(old: float | None, new: float) -> float:
@@ -109,6 +110,8 @@ class CostModel:
     start_factor: float | None = None
     # Plain-graph epochs that moved `factor`: the first sets it, the later ones smooth it.
     plain_epochs: int = 0
+    # Seconds of one augmented copy on this server, as the workers' warm-ups timed it.
+    copy_seconds: float | None = None
 
     def observe(self, config: TrainConfig, seconds: float, compiled: bool = False) -> None:
         """One epoch of `config` took `seconds` of a worker's time (not its first of a slice),
@@ -130,11 +133,16 @@ class CostModel:
         self.factor = min(high, max(low, _smoothed(old, ratio)))
         self.plain_epochs += 1
 
-    def calibrate(self, config: TrainConfig, tracing: float, epoch: float) -> None:
-        """A worker's warm-up: tracing `config`'s graph took `tracing` seconds and an epoch
-        of it on the plain graph `epoch`. Both scale the prior; no shape's own cost is set
-        (the warm-up's shape is XLA-compiled next, and trains faster than this epoch)."""
+    def calibrate(
+        self, config: TrainConfig, tracing: float, epoch: float, copy: float | None = None
+    ) -> None:
+        """A worker's warm-up: tracing `config`'s graph took `tracing` seconds, an epoch of it
+        on the plain graph `epoch` and an augmented copy `copy`. They scale the prior; no
+        shape's own cost is set (the warm-up's shape is XLA-compiled next, and trains faster
+        than this epoch)."""
         low, high = FACTOR_RANGE
+        if copy is not None and math.isfinite(copy) and copy > 0:
+            self.copy_seconds = _smoothed(self.copy_seconds, copy)
         if math.isfinite(tracing) and tracing > 0:
             ratio = tracing / prior_tracing_seconds(config)
             self.start_factor = min(high, max(low, _smoothed(self.start_factor, ratio)))
@@ -149,7 +157,7 @@ class CostModel:
         """Setting a run up before its first epoch: the graph's tracing (unless a worker has
         `traced` the shape already), then the copies."""
         tracing = 0.0 if traced else prior_tracing_seconds(config) * (self.start_factor or 1.0)
-        return tracing + preparation_seconds(config)
+        return tracing + preparation_seconds(config, self.copy_seconds or PRIOR_COPY_SECONDS)
 
     def run_seconds(
         self, config: TrainConfig, epochs: int | None = None, traced: bool = False

@@ -44,6 +44,7 @@ def test_a_ready_worker_has_the_lessons_padded_network_traced(manager) -> None:
     assert ready and all(lesson in worker.shapes for worker in ready)
     # Its warm-up measured this machine for the estimates: tracing, and a plain-graph epoch.
     assert manager.cost.start_factor is not None and manager.cost.factor != 1.0
+    assert manager.cost.copy_seconds is not None and manager.cost.copy_seconds > 0
     assert not manager.cost.measured
 
 

@@ -80,6 +80,10 @@ def test_a_workers_warm_up_scales_the_prior_for_tracing_and_epochs() -> None:
     assert cost.start_seconds(big) == pytest.approx(2 * prior_tracing_seconds(big))
     assert cost.epoch_seconds(big) == pytest.approx(3 * prior_epoch_seconds(big))
     assert not cost.measured
+    augmented = LESSON.with_changes(augment=True)
+    cost.calibrate(LESSON, 2 * tracing, 3 * prior_epoch_seconds(LESSON), copy=0.01)
+    copies = 700 * AUGMENTED_COPIES
+    assert cost.start_seconds(augmented) == pytest.approx(2 * tracing + copies * 0.01)
     cost.calibrate(LESSON, float("nan"), 0.0)
     assert cost.start_seconds(big) == pytest.approx(2 * prior_tracing_seconds(big))
 

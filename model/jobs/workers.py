@@ -19,7 +19,7 @@ import numpy as np
 
 from model.class_data import ClassDrawings
 from model.config import TrainConfig
-from model.data import CLASS_DRAWINGS_MISSING, DatasetUnavailable, Splits
+from model.data import CLASS_DRAWINGS_MISSING, DatasetUnavailable, Splits, load_dataset
 from model.engine import CACHED_ENGINES
 from model.epochs import EpochLog
 from model.forward import NetworkWeights
@@ -39,6 +39,8 @@ WORKER_NICENESS = 10
 # Augmented training sets a worker keeps (seconds of Pillow each): a preempted augmented
 # run resumes without drawing its copies again.
 CACHED_AUGMENTED = 2
+# Augmented copies a worker's warm-up times for the cost model (about 3 ms each).
+WARM_UP_COPIES = 12
 
 
 @dataclass(frozen=True)
@@ -224,14 +226,15 @@ def _compile_idle() -> None:
         traceback.print_exc()
 
 
-def _warm_up(data: _Data) -> tuple[tuple, tuple[TrainConfig, float, float]]:
+def _warm_up(data: _Data) -> tuple[tuple, tuple[TrainConfig, float, float, float]]:
     """Ready the lesson's own network: trace it, train it two epochs, then XLA-compile it.
 
     That is the graph most learners' first run uses: every width up to the lesson's padded
     ones (`padded_units`: 32 then 16). A one-unit network's epoch first loads Keras, the
     optimizer and tf.function, which the first trace in a process also pays for, so that the
     lesson's trace measures this machine for the cost model: returns the lesson's shape key,
-    its tracing (the first call's time less the second's) and a plain-graph epoch.
+    its tracing (the first call's time less the second's), a plain-graph epoch and the
+    seconds of an augmented copy.
     """
     from model.training import train
 
@@ -245,7 +248,21 @@ def _warm_up(data: _Data) -> tuple[tuple, tuple[TrainConfig, float, float]]:
         on_call=lambda epochs, seconds, xla: calls.append(seconds / epochs),
     )
     _compile_idle()
-    return shape_key(lesson), (lesson, max(0.0, calls[0] - calls[-1]), calls[-1])
+    tracing = max(0.0, calls[0] - calls[-1])
+    return shape_key(lesson), (lesson, tracing, calls[-1], _copy_seconds())
+
+
+def _copy_seconds() -> float:
+    """Seconds one augmented copy takes here, timed over a few (after one that loads things)."""
+    from model.augment import augmented_features
+
+    dataset = load_dataset("bundled")
+    rng = np.random.default_rng(0)
+    augmented_features(dataset.images[0], int(dataset.labels[0]), rng)
+    started = time.perf_counter()
+    for index in range(1, 1 + WARM_UP_COPIES):
+        augmented_features(dataset.images[index], int(dataset.labels[index]), rng)
+    return (time.perf_counter() - started) / WARM_UP_COPIES
 
 
 def _run_slice(
