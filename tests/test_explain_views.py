@@ -70,15 +70,16 @@ def test_probe_sliders_change_the_answer_and_the_chart_marks_the_flips(one: AppT
     rows = probe_rows(one)
     assert {"sweep", "current"} <= set(rows["kind"])
     assert rows["probe"].nunique() == len(PROBE_KEYS)
-    one.slider(key=PROBE_KEYS["rotation"]).set_value(90.0).run()
+    # Moved 6 px right (no centring after the probe), the bundled model's 1 reads as a 0.
+    one.slider(key=PROBE_KEYS["shift_x"]).set_value(6.0).run()
     assert not one.exception, one.exception
     assert changed_caption(one).endswith("→ 0")
     rows = probe_rows(one)
-    rotation = rows[rows["probe"].str.startswith("Rotate")]
-    assert (rotation["kind"] == "flip").any()
-    assert rotation[rotation["kind"] == "current"]["value"].tolist() == [90.0]
+    shift = rows[rows["probe"].str.startswith("Shift right")]
+    assert (shift["kind"] == "flip").any()
+    assert shift[shift["kind"] == "current"]["value"].tolist() == [6.0]
     one.button(key="probe_reset").click().run()
-    assert one.slider(key=PROBE_KEYS["rotation"]).value == 0.0
+    assert one.slider(key=PROBE_KEYS["shift_x"]).value == 0.0
     assert changed_caption(one).endswith("→ 1")
 
 
