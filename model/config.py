@@ -176,6 +176,11 @@ def padded_units(units: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(-(-count // ENGINE_UNIT_STEP) * ENGINE_UNIT_STEP for count in units)
 
 
+def padded_config(config: TrainConfig) -> TrainConfig:
+    """The config with the hidden layers as wide as the engine trains them."""
+    return config.with_changes(hidden_units=padded_units(config.hidden_units))
+
+
 def layer_sizes(config: TrainConfig) -> list[int]:
     """Neurons per layer from the input to the single sigmoid output."""
     return [INPUT_FEATURES, *config.hidden_units, 1]

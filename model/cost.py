@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from model.augment import AUGMENTED_COPIES
-from model.config import TrainConfig, padded_units, parameter_counts
+from model.config import TrainConfig, padded_config, padded_units, parameter_counts
 
 # Training images per dataset (70 % of 1,000 and of about 14,780), until a worker reports them.
 # "class" adds 70 % of a class's drawings to the bundled 700: tens of images, a few percent of
@@ -58,9 +58,7 @@ def prior_epoch_seconds(config: TrainConfig, images: int | None = None) -> float
     images = train_images(config) if images is None else images
     batch = min(config.batch_size, images)
     # The engine's arithmetic is its padded network's (`padded_units`).
-    weights = sum(
-        parameter_counts(config.with_changes(hidden_units=padded_units(config.hidden_units)))
-    )
+    weights = sum(parameter_counts(padded_config(config)))
     step = (
         PRIOR_STEP_SECONDS
         + PRIOR_LAYER_STEP_SECONDS * (len(config.hidden_units) + 1)

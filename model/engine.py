@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from model.config import TrainConfig, layer_sizes, padded_units
+from model.config import TrainConfig, layer_sizes, padded_config, padded_units
 from model.data import Splits
 from model.epochs import EpochLog, shuffled_order
 from model.forward import NetworkWeights
@@ -102,8 +102,7 @@ class Engine:
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
         self.config = config
-        padded = config.with_changes(hidden_units=padded_units(config.hidden_units))
-        self.model = compile_model(build_model(padded), config)
+        self.model = compile_model(build_model(padded_config(config)), config)
         self.kernels = [layer.kernel for layer in self.model.layers]
         # One mask per kernel fed by a hidden layer: 1 for the run's own units' rows, 0 past them.
         self.row_masks = [
@@ -245,10 +244,7 @@ class Engine:
         self._compiled_epochs = compiled
 
     def _state_variables(self) -> list[Any]:
-        """The optimizer's step count and moments: everything it carries but the learning rate."""
-        return [
-            variable for variable in self.optimizer.variables if variable.name != "learning_rate"
-        ]
+        return state_variables(self.optimizer)
 
     def _state_shapes(self) -> list[tuple[int, ...]]:
         """Each state variable's shape in the run's own network: a moment has its weight's shape.
@@ -347,10 +343,16 @@ class Engine:
             return keras_file_bytes(self.model)
         model = export_model(self.config)
         model.set_weights(weights.as_list())
-        own = [v for v in model.optimizer.variables if v.name != "learning_rate"]
-        for variable, value in zip(own, self.optimizer_state(), strict=True):
+        for variable, value in zip(
+            state_variables(model.optimizer), self.optimizer_state(), strict=True
+        ):
             variable.assign(value)
         return keras_file_bytes(model)
+
+
+def state_variables(optimizer: Any) -> list[Any]:
+    """An optimizer's step count and moments: everything it carries but the learning rate."""
+    return [variable for variable in optimizer.variables if variable.name != "learning_rate"]
 
 
 def export_model(config: TrainConfig) -> Any:
