@@ -338,3 +338,33 @@ def test_a_preempted_job_that_is_stopped_ends_with_its_weights(manager, monkeypa
     assert view.state == STOPPED and view.result.keras_file[:2] == b"PK"
     assert len(view.result.history) == paused.epochs_done
     finished(manager, other)
+
+
+def test_runs_pressed_together_all_train_a_first_epoch_before_any_goes_on(manager) -> None:
+    from model.data import load_splits
+    from model.training import train
+
+    # About a second each at batch 1, in graph calls of a quarter of a second: first come,
+    # first served would keep the later runs waiting for the earlier ones' whole runs.
+    configs = [
+        TrainConfig(hidden_units=(4,), epochs=20, batch_size=1, seed=seed) for seed in (1, 2, 3)
+    ]
+    job_ids = [
+        manager.submit(JobRequest(config), f"learner-{index}")
+        for index, config in enumerate(configs)
+    ]
+    firsts = [manager.wait(job_id, lambda view: view.epochs_done >= 1, WAIT) for job_id in job_ids]
+    views = [finished(manager, job_id) for job_id in job_ids]
+    assert all(view.state == DONE for view in views)
+    # Each run's first epoch came before the first run ended: the first two handed their
+    # worker over after one epoch (a taste); the last, with nobody behind it, trained on.
+    assert max(view.started_at for view in views) < min(view.finished_at for view in views)
+    assert [view.slices for view in views] == [2, 2, 1]
+    assert all(first.epochs_done >= 1 for first in firsts)
+    splits = load_splits()
+    for view, config in zip(views, configs, strict=True):
+        straight = train(config, splits)
+        for tasted, whole in zip(
+            view.result.weights.as_list(), straight.weights.as_list(), strict=True
+        ):
+            np.testing.assert_allclose(tasted, whole, atol=1e-5)

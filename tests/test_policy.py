@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from model.jobs.policy import (
     RECYCLE_GRACE_FACTOR,
     SERVICE_BANDS,
@@ -21,8 +23,9 @@ OTHER = ("b",)
 
 
 def waiting(job_id: int, service: float = 0.0, at: float = 0.0, **changes) -> Waiting:
-    fields = {"waiting_since": at, "shape": SHAPE, "work_left": 100.0} | changes
-    return Waiting(job_id, service, at, **fields)
+    """A job waiting since `at`; one with service has had a slice, one without is a newcomer."""
+    fields = {"waiting_since": at, "shape": SHAPE, "work_left": 100.0, "slices": int(service != 0)}
+    return Waiting(job_id, service, at, **(fields | changes))
 
 
 def running(worker_id: int, job_id: int, service: float, started: float, **changes) -> Slot:
@@ -144,14 +147,144 @@ def test_a_cancelled_job_leaves_the_plan() -> None:
 
 def test_estimated_waits_play_the_policy_forward() -> None:
     slots = [running(1, 100, service=600.0, started=0.0, work_left=900.0)]
-    first, second = waiting(2, at=1.0, work_left=2.0), waiting(3, at=2.0, work_left=2.0)
+    first = waiting(2, at=1.0, work_left=2.0, preparation=5.0)
+    second = waiting(3, at=2.0, work_left=2.0, preparation=5.0)
     waits = estimate_waits([first, second], slots, now=1.0)
-    # The long job's slice ends at 1.5 s; job 2 runs to its end (job 3 is in its band), then 3.
+    # The long job's slice ends at 1.5 s; job 2 runs to its end (job 3 is in its band, and job
+    # 2 makes a training set too costly to taste), then 3.
     assert waits[2] == SLICE_SECONDS - 1.0
     assert waits[3] == SLICE_SECONDS - 1.0 + 2.0
+    # Newcomers that may taste: job 2 trains its first epoch (0.1 s), then job 3 starts.
+    first, second = waiting(2, at=1.0, work_left=2.0, taste=0.1), waiting(3, at=2.0, taste=0.1)
+    waits = estimate_waits([first, second], slots, now=1.0)
+    assert waits[2] == SLICE_SECONDS - 1.0
+    assert abs(waits[3] - (SLICE_SECONDS - 1.0 + 0.1)) < 1e-9
     assert estimate_waits([waiting(4, work_left=5.0)], [Slot(1)], now=0.0) == {4: 0.0}
     # No worker at all (still importing TensorFlow): unknown.
     assert estimate_waits([waiting(4)], [Slot(1, available=False)], now=0.0) == {4: None}
+
+
+def test_a_class_pressing_train_together_trains_everyone_s_first_epoch_first() -> None:
+    class_runs = [waiting(job_id, at=0.01 * job_id, work_left=1.0) for job_id in range(1, 29)]
+    plan = schedule(class_runs, [Slot(1), Slot(2)], now=0.5)
+    # The first two train one epoch each and hand their workers back: 26 newcomers wait.
+    assert plan.assign == ((1, 1), (2, 2)) and plan.tastes == (1, 2)
+    assert plan.preempt == ()
+    # The last two newcomers, with none behind them, train on.
+    assert schedule(class_runs[-2:], [Slot(1), Slot(2)], now=0.5).tastes == ()
+    # A tasted run waits behind every newcomer, in front of longer runs; a stopped one is first.
+    tasted = waiting(1, service=0.05, at=0.01)
+    long_run = waiting(90, service=SERVICE_BANDS[0] + 1.0, at=0.0)
+    stopped = waiting(91, service=-1.0, at=0.0, slices=1)
+    order = queue_order([long_run, tasted, *class_runs[1:], stopped], now=1.0)
+    assert [job.job_id for job in order] == [91, *range(2, 29), 1, 90]
+
+
+def test_a_tasted_run_goes_on_where_it_trained_and_a_used_up_worker_gives_no_tastes() -> None:
+    tasted = [
+        waiting(job_id, service=0.05, at=0.01 * job_id, last_worker=job_id % 2 + 1)
+        for job_id in (1, 2)
+    ]
+    # Worker 1 takes job 2 (it trained there), although job 1 was pressed first.
+    assert schedule(tasted, [Slot(1)], now=1.0).assign == ((2, 1),)
+    # Newcomers behind: a worker about to be replaced trains its newcomer through, and is not
+    # asked to pause for one, since the paused run would go on elsewhere.
+    class_runs = [waiting(job_id, at=0.01 * job_id, work_left=1.0) for job_id in range(3, 9)]
+    plan = schedule(class_runs, [Slot(1, used_up=True), Slot(2)], now=1.0)
+    assert plan.assign == ((3, 1), (4, 2)) and plan.tastes == (4,)
+    slot = running(1, 100, service=0.5, started=0.9, work_left=1.0, slice_epochs=3, used_up=True)
+    assert schedule(class_runs, [slot], now=1.0).preempt == ()
+
+
+def test_a_newcomer_takes_a_first_band_run_s_worker_after_its_current_epoch() -> None:
+    newcomer = waiting(5, at=10.0)
+    began = running(1, 100, service=0.5, started=9.9, work_left=1.0, slice_epochs=3)
+    assert schedule([newcomer], [began], now=10.0).preempt == (1,)
+    # Not before it has trained an epoch of its slice (it would hand back nothing), nor when it
+    # is about to finish, nor when its training set is costly to make again elsewhere.
+    for slot in (
+        running(1, 100, service=0.5, started=9.9, work_left=1.0),
+        running(1, 100, service=0.5, started=9.9, work_left=0.1, slice_epochs=3),
+        running(1, 100, service=0.5, started=9.9, work_left=1.0, slice_epochs=3, preparation=9.0),
+    ):
+        assert schedule([newcomer], [slot], now=10.0).preempt == ()
+    # A run that has had a slice waits for a first-band run to finish, as before.
+    assert schedule([waiting(6, service=0.2, at=9.0)], [began], now=10.0).preempt == ()
+    # A long run keeps its slice: a newcomer takes its worker once the slice is over.
+    long_run = running(1, 100, service=300.0, started=9.9, work_left=500.0, slice_epochs=1)
+    assert schedule([newcomer], [long_run], now=10.0).preempt == ()
+    assert schedule([newcomer], [long_run], now=9.9 + SLICE_SECONDS).preempt == (1,)
+    # A newcomer too short to taste (or costly to set up) trains through.
+    plan = schedule([waiting(7, work_left=0.1), newcomer], [Slot(1)], now=10.0)
+    assert plan.assign == ((7, 1),) and plan.tastes == ()
+
+
+@dataclass
+class Training:
+    """A job on a worker in the play-through below."""
+
+    job_id: int
+    # When its first epoch begins: the switch to it takes a while.
+    started: float
+    epochs: int = 0
+    # Its slice ends after its first epoch, or it was asked to pause.
+    taste: bool = False
+    pausing: bool = False
+
+
+def test_a_class_played_forward_sees_every_first_epoch_soon_and_switches_once_each() -> None:
+    """28 runs of 100 epochs of 10 ms pressed at once on two workers, with a fake clock."""
+    epoch, epochs, switch = 0.01, 100, 0.02
+    left = {job_id: epochs for job_id in range(1, 29)}
+    service = dict.fromkeys(left, 0.0)
+    slices = dict.fromkeys(left, 0)
+    first_epoch_at: dict[int, float] = {}
+    workers: dict[int, Training | None] = {1: None, 2: None}
+    now = finished = 0.0
+    while any(left.values()):
+        on_workers = {job.job_id for job in workers.values() if job is not None}
+        queued = [
+            waiting(job_id, service[job_id], 0.001 * job_id, work_left=left[job_id] * epoch)
+            for job_id in left
+            if left[job_id] and job_id not in on_workers
+        ]
+        queued = [replace(job, slices=slices[job.job_id], taste=epoch) for job in queued]
+        slots = [
+            Slot(worker_id)
+            if job is None
+            else running(
+                worker_id,
+                job.job_id,
+                service[job.job_id],
+                job.started,
+                work_left=left[job.job_id] * epoch,
+                slice_epochs=job.epochs,
+                pausing=job.taste or job.pausing,
+            )
+            for worker_id, job in workers.items()
+        ]
+        plan = schedule(queued, slots, now)
+        for job_id, worker_id in plan.assign:
+            workers[worker_id] = Training(job_id, now + switch, taste=job_id in plan.tastes)
+            slices[job_id] += 1
+        for worker_id in plan.preempt:
+            workers[worker_id].pausing = True
+        now += epoch
+        for worker_id, job in workers.items():
+            if job is None or job.started > now:
+                continue
+            left[job.job_id] -= 1
+            job.epochs += 1
+            first_epoch_at.setdefault(job.job_id, now)
+            if not left[job.job_id] or job.taste or job.pausing:
+                service[job.job_id] += now - job.started
+                finished = now
+                workers[worker_id] = None
+    # Everyone's first epoch within the class's switches, each run paused once at most, and
+    # the class done within those switches of the ideal.
+    assert max(first_epoch_at.values()) < 14 * (epoch + switch) + 2 * epoch
+    assert max(slices.values()) <= 2
+    assert finished < 28 * (epochs * epoch + switch) / 2 + 14 * (epoch + switch)
 
 
 def test_a_used_up_worker_is_replaced_only_when_nothing_waits_and_none_is_being_replaced() -> None:

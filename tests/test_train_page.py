@@ -229,3 +229,39 @@ def test_the_expected_time_is_shown_beside_train_and_a_run_over_the_cap_is_refus
         manager.limits, manager.cost = kept, measured
     at.run()
     assert not at.error and not at.button(key="train_button").proto.disabled
+
+
+def _paused_progress() -> None:
+    from model.config import TrainConfig
+    from model.jobs.api import QUEUED, JobView
+    from ui.runs import Run
+    from ui.training import render_progress
+
+    view = JobView(
+        7,
+        "me",
+        QUEUED,
+        3,
+        1,
+        100,
+        (),
+        None,
+        None,
+        None,
+        None,
+        0.0,
+        0.5,
+        None,
+        None,
+        estimated_wait=2.0,
+        preempted=True,
+        slices=1,
+    )
+    render_progress(Run(1, TrainConfig(), job_id=7), view)
+
+
+def test_a_run_paused_after_its_first_epoch_says_so_and_that_it_goes_on() -> None:
+    at = AppTest.from_function(_paused_progress).run(timeout=APP_TIMEOUT)
+    text = at.info[0].value
+    assert text.startswith("Paused after 1 epoch so that other runs can start")
+    assert "it goes on by itself (you are number 3 in the queue, " in text

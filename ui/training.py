@@ -64,9 +64,10 @@ def render_progress(run: Run, view: JobView) -> None:
         wait = "" if view.estimated_wait is None else f", {format_duration(view.estimated_wait)}"
         place = f"you are number {view.position} in the queue{wait}"
         if view.preempted:
+            epochs = run.earlier_epochs + view.epochs_done
             text = (
-                f"Paused after {run.earlier_epochs + view.epochs_done} epochs so that shorter "
-                f"runs can go first; it goes on by itself ({place})."
+                f"Paused after {epochs} epoch{'' if epochs == 1 else 's'} so that other runs "
+                f"can start or shorter ones go first; it goes on by itself ({place})."
             )
         else:
             text = f"Waiting for a free training process: {place}."
@@ -85,7 +86,8 @@ def live_view() -> None:
     """While a job runs, poll it a few times a second and redraw the progress and the curves.
 
     A queued job is polled slowly; when it starts (or ends) the whole page reruns, which
-    sets the polling pace anew.
+    sets the polling pace anew. A running job paused for others (after its first epoch, when
+    a class presses Train together) stays in the quick poll: it soon goes on.
     """
     run = latest_run()
     view = None if run is None or run.job_id is None else job_manager().peek(run.job_id)
@@ -95,7 +97,7 @@ def live_view() -> None:
     def poll() -> None:
         run = latest_run()
         view = sync(with_history=True)
-        if run is None or view is None or view.finished or (view.state == QUEUED) != queued:
+        if run is None or view is None or view.finished or (queued and view.state != QUEUED):
             st.rerun()
         render_progress(run, view)
         render_curves(run.history)

@@ -101,7 +101,16 @@ class JobManager(Dispatcher):
             shape = shape_key(config)
             traced = any(shape in worker.shapes for worker in self._workers)
             work = self.cost.run_seconds(config, traced=traced)
-            newcomer = policy.Waiting(-1, 0.0, now, now, shape, work)
+            newcomer = policy.Waiting(
+                -1,
+                0.0,
+                now,
+                now,
+                shape,
+                work,
+                taste=self._first_epoch_seconds(config),
+                preparation=self._preparation(config),
+            )
             waiting = [*self._waiting(now), newcomer]
             waits = policy.estimate_waits(waiting, self._slots(now), now)
             return work, waits.get(-1)

@@ -5,7 +5,10 @@ No processes, threads or clock here: the job manager passes the waiting jobs, th
 so a new run starts within a slice even when long runs hold every worker, and the long runs
 go on whenever nothing shorter waits. As in Tiresias, the service is counted in bands
 (`SERVICE_BANDS`): jobs in one band go first come, first served, so thirty equal runs pressed
-at once do not take turns (each turn a pause, and perhaps a trace on another worker).
+at once do not take turns (each turn a pause, and perhaps a trace on another worker). Only
+their first epochs interleave: a run that has never trained goes before every run that has,
+and while others like it wait, it trains one epoch and hands its worker back (a "taste"), so
+every learner of a class pressing Train together sees a first epoch within seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ SERVICE_BANDS = (3.0, 30.0, 300.0)
 # A worker used up its job budget (memory it gathers) goes on at most this many times as long
 # while jobs wait or another worker is being replaced (see `should_retire`).
 RECYCLE_GRACE_FACTOR = 2
+# A run with less estimated work left than this finishes rather than hand its worker over for
+# another's first epoch: the switch (and the learner's page noticing it) costs about as much.
+TASTE_LEFT_SECONDS = 0.3
+# Nor is a run whose training set takes longer than this to make (augmentation): a worker
+# keeps only a couple of such sets, and on another worker the run would make its own again.
+TASTE_PREPARATION_SECONDS = 0.5
 # Simulated slices per estimate of the waits; beyond it a wait is unknown (None).
 ESTIMATE_STEPS = 5000
 
@@ -45,6 +54,11 @@ class Waiting:
     work_left: float = 0.0
     # The worker it trained on last: its engine for this network is loaded there.
     last_worker: int | None = None
+    # Slices it has had (0: a newcomer), the estimated seconds of its first epoch (with its
+    # start: tracing, making the training set) and of making its training set alone.
+    slices: int = 0
+    taste: float = 0.0
+    preparation: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,12 @@ class Slot:
     # Network shapes it has traced (see `shape_key`), and whether it is idle and not compiling.
     shapes: tuple[tuple, ...] = ()
     settled: bool = True
+    # Epochs the running job has trained in this slice, and seconds of making its training set.
+    slice_epochs: int = 0
+    preparation: float = 0.0
+    # It has started its budget of jobs and is replaced once free (`should_retire`): it takes
+    # no taste, since the job would go on elsewhere and trace its network again there.
+    used_up: bool = False
 
     def attained(self, now: float) -> float:
         return self.service + max(0.0, now - self.slice_started)
@@ -71,11 +91,15 @@ class Slot:
 
 @dataclass(frozen=True)
 class Plan:
-    """Jobs to send to free workers, workers to pause, and when to look again at the latest."""
+    """Jobs to send to free workers, workers to pause, and when to look again at the latest.
+
+    The jobs in `tastes` train one epoch of their slice, then hand their worker back.
+    """
 
     assign: tuple[tuple[int, int], ...] = ()
     preempt: tuple[int, ...] = ()
     wake_at: float | None = None
+    tastes: tuple[int, ...] = ()
 
 
 def starving(job: Waiting, now: float) -> bool:
@@ -90,9 +114,31 @@ def band(service: float) -> int:
     return sum(service >= bound for bound in SERVICE_BANDS)
 
 
+def newcomer(job: Waiting) -> bool:
+    """Never trained (and not asked to stop): its first epoch goes before others' later ones."""
+    return job.slices == 0 and job.service >= 0
+
+
+def tier(service: float, is_newcomer: bool) -> int:
+    """-1 for a job asked to stop, 0 for a newcomer, then 1 + its service band."""
+    if service < 0:
+        return -1
+    return 0 if is_newcomer else 1 + band(service)
+
+
+def may_taste(job: Waiting) -> bool:
+    """Whether the job may train just one epoch while other newcomers wait (see `TASTE_*`)."""
+    return (
+        newcomer(job)
+        and job.work_left >= TASTE_LEFT_SECONDS
+        and job.preparation <= TASTE_PREPARATION_SECONDS
+    )
+
+
 def priority(job: Waiting, now: float) -> tuple:
-    """Sort key: starving jobs first, then the lowest service band, then the earliest submitted."""
-    return (not starving(job, now), band(job.service), job.submitted_at, job.job_id)
+    """Sort key: starving jobs first, then newcomers, then the lowest service band, then the
+    earliest submitted."""
+    return (not starving(job, now), tier(job.service, newcomer(job)), job.submitted_at, job.job_id)
 
 
 def queue_order(waiting: list[Waiting], now: float) -> list[Waiting]:
@@ -113,11 +159,40 @@ def _best_slot(job: Waiting, free: list[Slot]) -> Slot:
     return free[0]
 
 
+def _at_home(order: list[Waiting], slot: Slot, now: float) -> Waiting:
+    """The job `slot` takes: the queue's first, or one of equal rank (not newcomers) that last
+    trained there or whose network it has traced, so that it goes on without a trace."""
+    head = order[0]
+    if newcomer(head) or head.last_worker == slot.worker_id:
+        return head
+    rank = priority(head, now)[:2]
+    peers = [job for job in order if priority(job, now)[:2] == rank]
+    for preferred in (
+        [job for job in peers if job.last_worker == slot.worker_id],
+        [job for job in peers if job.shape in slot.shapes],
+    ):
+        if preferred:
+            return preferred[0]
+    return head
+
+
 def _preemptible_at(job: Waiting, slot: Slot, now: float) -> float:
-    """When `slot`'s job may be paused for `job`: its slice is over and it has had more.
+    """When `slot`'s job may be paused for `job`: its slice is over and it has had more, or
+    at once for a newcomer's first epoch if it is in the first band (and has trained an epoch
+    of its slice, so that it goes on where it paused).
 
     A job expected to finish within a slice is left to finish (never, as `math.inf`).
     """
+    if (
+        newcomer(job)
+        and band(slot.attained(now)) == 0
+        and slot.slice_epochs > 0
+        and slot.work_left >= TASTE_LEFT_SECONDS
+        and slot.preparation <= TASTE_PREPARATION_SECONDS
+        and not slot.used_up
+    ):
+        # A run of the first band hands its worker over after its current epoch.
+        return now
     if slot.work_left < SLICE_SECONDS:
         return math.inf
     if starving(job, now):
@@ -134,18 +209,25 @@ def _preemptible_at(job: Waiting, slot: Slot, now: float) -> float:
 
 
 def schedule(waiting: list[Waiting], slots: list[Slot], now: float) -> Plan:
-    """Free workers take the jobs with the least service; then workers whose slice is over
-    and whose job has had more than a waiting one are asked to pause."""
+    """Free workers take the jobs with the least service (newcomers for one epoch while other
+    newcomers wait); then workers whose slice is over and whose job has had more than a
+    waiting one are asked to pause."""
     order = queue_order(waiting, now)
     free = [slot for slot in slots if slot.available and slot.job_id is None]
     assign: list[tuple[int, int]] = []
+    sent: list[tuple[Waiting, Slot]] = []
     while order and free:
-        job = order.pop(0)
-        slot = _best_slot(job, free)
+        slot = _best_slot(order[0], free)
+        job = _at_home(order, slot, now)
+        order.remove(job)
         free.remove(slot)
         assign.append((job.job_id, slot.worker_id))
-    # Workers already pausing will take the first of the jobs still waiting.
-    pausing = sum(slot.pausing for slot in slots)
+        sent.append((job, slot))
+    tasting: tuple[int, ...] = ()
+    if any(newcomer(job) for job in order):
+        tasting = tuple(job.job_id for job, slot in sent if may_taste(job) and not slot.used_up)
+    # Workers already pausing, and those just sent a taste, will take the first jobs waiting.
+    pausing = sum(slot.pausing for slot in slots) + len(tasting)
     running = [slot for slot in slots if slot.job_id is not None and not slot.pausing]
     preempt: list[int] = []
     wake_at: float | None = None
@@ -164,7 +246,31 @@ def schedule(waiting: list[Waiting], slots: list[Slot], now: float) -> Plan:
             soonest = min(soonest, job.waiting_since + STARVATION_SECONDS)
         if math.isfinite(soonest):
             wake_at = soonest if wake_at is None else min(wake_at, soonest)
-    return Plan(tuple(assign), tuple(preempt), wake_at)
+    return Plan(tuple(assign), tuple(preempt), wake_at, tasting)
+
+
+@dataclass
+class _Played:
+    """A job in `estimate_waits`' play-through."""
+
+    service: float
+    submitted_at: float
+    work_left: float
+    newcomer: bool = False
+    # Its first slice while other newcomers wait (inf: it does not taste).
+    taste: float = math.inf
+    preparation: float = 0.0
+
+    def rank(self, job_id: int) -> tuple:
+        return (tier(self.service, self.newcomer), self.submitted_at, job_id)
+
+    def yields_to_newcomers(self) -> bool:
+        """Paused for a newcomer's first epoch (as in `_preemptible_at`)."""
+        return (
+            band(self.service) == 0
+            and self.work_left >= TASTE_LEFT_SECONDS
+            and self.preparation <= TASTE_PREPARATION_SECONDS
+        )
 
 
 def estimate_waits(
@@ -172,10 +278,19 @@ def estimate_waits(
 ) -> dict[int, float | None]:
     """Seconds until each waiting job (re)starts, by playing the policy forward on the jobs'
     estimated work, slice by slice; None where the play-through ran out of steps."""
-    pool: dict[int, list] = {
-        job.job_id: [job.service, job.submitted_at, job.work_left] for job in waiting
+    pool = {
+        job.job_id: _Played(
+            job.service,
+            job.submitted_at,
+            job.work_left,
+            newcomer(job),
+            job.taste if may_taste(job) else math.inf,
+            job.preparation,
+        )
+        for job in waiting
     }
     starts: dict[int, float | None] = dict.fromkeys(pool)
+    first_newcomer = next((job for job in waiting if newcomer(job)), None)
     # (time the worker is free, worker id, the job it hands back then or None)
     events: list[tuple[float, int, int | None]] = []
     for slot in slots:
@@ -184,9 +299,15 @@ def estimate_waits(
         if slot.job_id is None:
             events.append((now, slot.worker_id, None))
             continue
-        pool[slot.job_id] = [slot.attained(now), 0.0, slot.work_left]
+        pool[slot.job_id] = _Played(
+            slot.attained(now), 0.0, slot.work_left, preparation=slot.preparation
+        )
         left = max(0.0, slot.slice_started + SLICE_SECONDS - now)
-        ends = now if slot.pausing else now + min(slot.work_left, left)
+        ends = now + min(slot.work_left, left)
+        if slot.pausing or (
+            first_newcomer is not None and _preemptible_at(first_newcomer, slot, now) <= now
+        ):
+            ends = now
         events.append((ends, slot.worker_id, slot.job_id))
     busy = {slot.job_id for slot in slots if slot.job_id is not None}
     heapq.heapify(events)
@@ -198,21 +319,35 @@ def estimate_waits(
         busy.discard(handed_back)
         candidates = [
             job
-            for job, (_, _, left) in pool.items()
-            if job not in busy and (left > 0 or job in pending)
+            for job, played in pool.items()
+            if job not in busy and (played.work_left > 0 or job in pending)
         ]
         if not candidates:
             continue
-        chosen = min(candidates, key=lambda job: (band(pool[job][0]), pool[job][1], job))
+        chosen = min(candidates, key=lambda job: pool[job].rank(job))
+        if handed_back in candidates and not _overtakes(pool, chosen, handed_back):
+            chosen = handed_back
         if chosen in pending:
             starts[chosen] = at - now
             pending.discard(chosen)
-        run = min(max(pool[chosen][2], 0.0), SLICE_SECONDS)
-        pool[chosen][0] += run
-        pool[chosen][2] -= run
+        played = pool[chosen]
+        run = min(max(played.work_left, 0.0), SLICE_SECONDS)
+        if played.newcomer and any(pool[job].newcomer for job in candidates if job != chosen):
+            run = min(run, played.taste)
+        played.service += run
+        played.work_left -= run
+        played.newcomer = False
         busy.add(chosen)
         heapq.heappush(events, (at + run, worker, chosen))
     return starts
+
+
+def _overtakes(pool: dict[int, _Played], waiting_id: int, running_id: int) -> bool:
+    """Whether the waiting job takes the running one's worker at the end of its slice."""
+    waiting, running = pool[waiting_id], pool[running_id]
+    if waiting.newcomer and running.yields_to_newcomers():
+        return True
+    return running.work_left >= SLICE_SECONDS and band(waiting.service) < band(running.service)
 
 
 def should_retire(

@@ -57,11 +57,12 @@ class Job:
             return self.service + now - self.slice_started
         return self.service
 
-    def next_slice(self) -> Slice:
-        """The request for the job's next slice: the rest of its epochs, from where it paused."""
+    def next_slice(self, epochs: int | None = None) -> Slice:
+        """The request for the job's next slice: the rest of its epochs, from where it paused;
+        the slice ends after `epochs` of them if given."""
         request, paused = self.request, self.paused
         if paused is None:
-            return Slice(self.job_id, request, self.xla)
+            return Slice(self.job_id, request, self.xla, epochs)
         done = len(self.history)
         # `replace` keeps whatever else the request carries (the class's drawings, the tag).
         resumed = replace(
@@ -71,7 +72,7 @@ class Job:
             first_epoch=request.first_epoch + done,
             optimizer_state=paused.optimizer_state,
         )
-        return Slice(self.job_id, resumed, self.xla)
+        return Slice(self.job_id, resumed, self.xla, epochs)
 
     def view(self, with_history: bool, pool_starting: bool, work_left: float) -> JobView:
         now = time.monotonic()
@@ -129,5 +130,5 @@ class Worker:
     jobs_started: int = 0
     job: Job | None = None
     retiring: bool = False
-    # Asked to hand its job back at the end of the current epoch.
+    # Asked to hand its job back at the end of the current epoch, or sent a one-epoch slice.
     pausing: bool = False

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from model.config import TrainConfig
-from model.cost import CostModel
+from model.cost import PRIOR_COPY_SECONDS, CostModel, preparation_seconds
 from model.jobs import policy
 from model.jobs.api import (
     CANCELLED,
@@ -116,9 +116,18 @@ class JobState:
                 shape_key(job.request.config),
                 self._work_left(job),
                 job.last_worker,
+                job.slices,
+                self._first_epoch_seconds(job.request.config),
+                self._preparation(job.request.config),
             )
             for job in self._queue.values()
         ]
+
+    def _first_epoch_seconds(self, config: TrainConfig) -> float:
+        return self.cost.start_seconds(config) + self.cost.epoch_seconds(config)
+
+    def _preparation(self, config: TrainConfig) -> float:
+        return preparation_seconds(config, self.cost.copy_seconds or PRIOR_COPY_SECONDS)
 
     def _slots(self, now: float) -> list[policy.Slot]:
         return [
@@ -132,6 +141,11 @@ class JobState:
                 pausing=worker.pausing,
                 shapes=worker.shapes,
                 settled=worker.settled,
+                slice_epochs=0 if worker.job is None else worker.job.slice_epochs,
+                used_up=worker.jobs_started >= self.jobs_per_worker,
+                preparation=0.0
+                if worker.job is None
+                else self._preparation(worker.job.request.config),
             )
             for worker in self._workers
         ]
@@ -144,7 +158,7 @@ class JobState:
         plan = policy.schedule(self._waiting(now), self._slots(now), now)
         workers = {worker.worker_id: worker for worker in self._workers}
         for job_id, worker_id in plan.assign:
-            self._send(self._queue[job_id], workers[worker_id])
+            self._send(self._queue[job_id], workers[worker_id], taste=job_id in plan.tastes)
         for worker_id in plan.preempt:
             workers[worker_id].pausing = True
             workers[worker_id].pause.set()
@@ -160,19 +174,24 @@ class JobState:
         if plan.assign:
             self._changed.notify_all()
 
-    def _send(self, job: Job, worker: Worker) -> None:
+    def _send(self, job: Job, worker: Worker, taste: bool = False) -> None:
+        """Send the job's next slice; a taste is one epoch, then the worker hands it back."""
         worker.cancel.clear()
         worker.pause.clear()
         if job.stop_asked:
             worker.cancel.set()
         try:
-            worker.connection.send(job.next_slice())
+            worker.connection.send(job.next_slice(epochs=1 if taste else None))
         except (OSError, ValueError):
             return
+        worker.pausing = taste
         del self._queue[job.job_id]
-        if worker.worker_id not in job.ran_on:
-            job.ran_on.add(worker.worker_id)
+        # The budget counts the jobs that may build an engine there (memory it keeps): a
+        # paused job going on where its network is traced builds none.
+        shape = shape_key(job.request.config)
+        if worker.worker_id not in job.ran_on and (job.slices == 0 or shape not in worker.shapes):
             worker.jobs_started += 1
+        job.ran_on.add(worker.worker_id)
         job.last_worker = worker.worker_id
         worker.job = job
         job.worker = worker

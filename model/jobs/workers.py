@@ -45,7 +45,8 @@ WARM_UP_COPIES = 12
 
 @dataclass(frozen=True)
 class Slice:
-    """Train `request` until it ends or the manager asks for the worker back (`pause`).
+    """Train `request` until it ends or the manager asks for the worker back (`pause`), or
+    after `epochs` of it if given (a newcomer's first epoch while others wait for theirs).
 
     `xla` pins the graph the job started on (None: the best this worker has).
     """
@@ -53,6 +54,7 @@ class Slice:
     job_id: int
     request: JobRequest
     xla: bool | None = None
+    epochs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -290,8 +292,14 @@ def _run_slice(
         pace[0] = seconds / epochs
         compiled[0] = xla
 
+    trained = [0]
+
+    def should_pause() -> bool:
+        return pause.is_set() or (message.epochs is not None and trained[0] >= message.epochs)
+
     def on_epoch(log: EpochLog, weights: NetworkWeights) -> None:
         now = time.monotonic()
+        trained[0] += 1
         pending.append(log)
         pending_seconds.append(pace[0])
         final = log.epoch == last_epoch
@@ -322,7 +330,7 @@ def _run_slice(
         should_stop=cancel.is_set,
         optimizer_state=request.optimizer_state,
         export_keras=True,
-        should_pause=pause.is_set,
+        should_pause=should_pause,
         xla=message.xla,
         prepared=True,
         on_call=on_call,
