@@ -35,6 +35,13 @@ def finished(manager: JobManager, job_id: int):
     return view
 
 
+def test_a_worker_s_shapes_are_its_latest_as_its_engine_cache_keeps_them() -> None:
+    from model.jobs.api import with_latest
+
+    assert with_latest((("a",), ("b",)), ("a",), 2) == (("b",), ("a",))
+    assert with_latest((("a",), ("b",)), ("c",), 2) == (("b",), ("c",))
+
+
 def test_a_ready_worker_has_the_lessons_padded_network_traced(manager) -> None:
     # First in the module: the worker has trained nothing else yet.
     lesson = jobs.shape_key(TrainConfig())
@@ -156,16 +163,31 @@ def test_cancel_owner_cancels_and_forgets_that_owners_jobs(manager) -> None:
     assert finished(manager, kept).state == DONE
 
 
-def test_workers_are_recycled_after_their_job_budget() -> None:
+# Networks of three padded widths (16, 32 and 48: `padded_units`), none the lesson's 32-16:
+# each is a new network for a worker to build.
+NEW_NETWORKS = [SHORT.with_changes(hidden_units=(units,)) for units in (4, 20, 40)]
+
+
+def test_workers_are_recycled_after_their_budget_of_networks() -> None:
     pool = JobManager(workers=1, jobs_per_worker=2)
     try:
         pids = []
-        for _ in range(3):
-            view = finished(pool, pool.submit(JobRequest(SHORT), "a"))
+        for config in NEW_NETWORKS:
+            view = finished(pool, pool.submit(JobRequest(config), "a"))
             assert view.state == DONE
             pids.append(view.worker_pid)
         assert pids[0] == pids[1] != pids[2]
         assert pool.workers_started == 2
+    finally:
+        pool.shutdown()
+
+
+def test_jobs_on_a_network_a_worker_has_built_wear_it_little() -> None:
+    pool = JobManager(workers=1, jobs_per_worker=2)
+    try:
+        # One build and six jobs: about 35 MB and 6 MB kept, well within two builds' worth.
+        pids = {finished(pool, pool.submit(JobRequest(SHORT), "a")).worker_pid for _ in range(6)}
+        assert len(pids) == 1 and pool.workers_started == 1
     finally:
         pool.shutdown()
 
@@ -208,7 +230,7 @@ def test_the_only_worker_is_recycled_once_no_job_waits_or_at_twice_its_budget() 
     pool = JobManager(workers=1, jobs_per_worker=1)
     try:
         assert pool.wait_until_ready(WAIT)
-        job_ids = [pool.submit(JobRequest(SHORT), "a") for _ in range(3)]
+        job_ids = [pool.submit(JobRequest(config), "a") for config in NEW_NETWORKS]
         pids = [finished(pool, job_id).worker_pid for job_id in job_ids]
         assert pids[0] == pids[1] != pids[2]
         later = finished(pool, pool.submit(JobRequest(SHORT), "a")).worker_pid

@@ -14,8 +14,10 @@ from model.jobs.policy import (
     band,
     estimate_waits,
     queue_order,
+    replaced_soon,
     schedule,
     should_retire,
+    wear,
 )
 
 SHAPE = ("a",)
@@ -180,7 +182,7 @@ def test_a_class_pressing_train_together_trains_everyone_s_first_epoch_first() -
     assert [job.job_id for job in order] == [91, *range(2, 29), 1, 90]
 
 
-def test_a_tasted_run_goes_on_where_it_trained_and_a_used_up_worker_gives_no_tastes() -> None:
+def test_a_tasted_run_goes_on_where_it_trained_and_a_worker_replaced_soon_gives_no_tastes() -> None:
     tasted = [
         waiting(job_id, service=0.05, at=0.01 * job_id, last_worker=job_id % 2 + 1)
         for job_id in (1, 2)
@@ -190,9 +192,11 @@ def test_a_tasted_run_goes_on_where_it_trained_and_a_used_up_worker_gives_no_tas
     # Newcomers behind: a worker about to be replaced trains its newcomer through, and is not
     # asked to pause for one, since the paused run would go on elsewhere.
     class_runs = [waiting(job_id, at=0.01 * job_id, work_left=1.0) for job_id in range(3, 9)]
-    plan = schedule(class_runs, [Slot(1, used_up=True), Slot(2)], now=1.0)
+    plan = schedule(class_runs, [Slot(1, replaced_soon=True), Slot(2)], now=1.0)
     assert plan.assign == ((3, 1), (4, 2)) and plan.tastes == (4,)
-    slot = running(1, 100, service=0.5, started=0.9, work_left=1.0, slice_epochs=3, used_up=True)
+    slot = running(
+        1, 100, service=0.5, started=0.9, work_left=1.0, slice_epochs=3, replaced_soon=True
+    )
     assert schedule(class_runs, [slot], now=1.0).preempt == ()
 
 
@@ -302,3 +306,9 @@ def test_a_used_up_worker_goes_on_at_most_to_its_grace_budget() -> None:
     limit = budget * RECYCLE_GRACE_FACTOR
     assert not should_retire(limit - 1, budget, jobs_waiting=True, another_replacing=True)
     assert should_retire(limit, budget, jobs_waiting=True, another_replacing=True)
+    assert replaced_soon(limit - 1, budget) and not replaced_soon(limit - 1.1, budget)
+
+
+def test_a_worker_wears_by_the_networks_it_builds_more_than_by_its_jobs() -> None:
+    assert wear(builds=1, jobs=1) < 2 <= wear(builds=2, jobs=2)
+    assert wear(builds=1, jobs=30) == 2.0

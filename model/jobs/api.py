@@ -146,3 +146,9 @@ def shape_key(config: TrainConfig) -> tuple:
         config.augment,
         config.train_size,
     )
+
+
+def with_latest(shapes: tuple[tuple, ...], key: tuple, kept: int) -> tuple[tuple, ...]:
+    """A worker's traced shapes after it trains `key`: the latest `kept`, as its engine cache
+    keeps them (`model.engine.CACHED_ENGINES`)."""
+    return (*(shape for shape in shapes if shape != key), key)[-kept:]

@@ -203,7 +203,7 @@ class Dispatcher(JobState):
         super()._schedule(estimate)
 
     def _retire_used_up(self) -> None:
-        """Replace the free workers that used up their job budget, as `policy.should_retire` says."""
+        """Replace the free workers that used up their budget, as `policy.should_retire` says."""
         if self._closing:
             return
         for worker in self._workers:
@@ -213,7 +213,7 @@ class Dispatcher(JobState):
                 other.retiring or not other.ready for other in self._workers if other is not worker
             )
             if policy.should_retire(
-                worker.jobs_started, self.jobs_per_worker, bool(self._queue), another_replacing
+                worker.wear, self.jobs_per_worker, bool(self._queue), another_replacing
             ):
                 worker.retiring = True
                 self._stop_worker(worker)

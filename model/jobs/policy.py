@@ -27,9 +27,12 @@ STARVATION_SECONDS = 120.0
 # Upper bounds of the service bands, in seconds of training: the first holds a class's runs
 # (a second each, a few on a loaded machine) and is what a new run may wait behind at most.
 SERVICE_BANDS = (3.0, 30.0, 300.0)
-# A worker used up its job budget (memory it gathers) goes on at most this many times as long
+# A worker used up its budget (memory it gathers) goes on at most this many times as long
 # while jobs wait or another worker is being replaced (see `should_retire`).
 RECYCLE_GRACE_FACTOR = 2
+# The budget counts what a worker keeps for good, in network builds: a network shape new to
+# it keeps about 35 MB (TensorFlow's traced graphs), a job on a traced shape about 1 MB.
+JOB_WEAR = 1 / 30
 # A run with less estimated work left than this finishes rather than hand its worker over for
 # another's first epoch: the switch (and the learner's page noticing it) costs about as much.
 TASTE_LEFT_SECONDS = 0.3
@@ -81,9 +84,10 @@ class Slot:
     # Epochs the running job has trained in this slice, and seconds of making its training set.
     slice_epochs: int = 0
     preparation: float = 0.0
-    # It has started its budget of jobs and is replaced once free (`should_retire`): it takes
-    # no taste, since the job would go on elsewhere and trace its network again there.
-    used_up: bool = False
+    # The next job it starts reaches its grace budget, after which it is replaced as soon as it
+    # is free (`should_retire`): it takes no taste, since the job would go on elsewhere and
+    # trace its network again there.
+    replaced_soon: bool = False
 
     def attained(self, now: float) -> float:
         return self.service + max(0.0, now - self.slice_started)
@@ -189,7 +193,7 @@ def _preemptible_at(job: Waiting, slot: Slot, now: float) -> float:
         and slot.slice_epochs > 0
         and slot.work_left >= TASTE_LEFT_SECONDS
         and slot.preparation <= TASTE_PREPARATION_SECONDS
-        and not slot.used_up
+        and not slot.replaced_soon
     ):
         # A run of the first band hands its worker over after its current epoch.
         return now
@@ -225,7 +229,9 @@ def schedule(waiting: list[Waiting], slots: list[Slot], now: float) -> Plan:
         sent.append((job, slot))
     tasting: tuple[int, ...] = ()
     if any(newcomer(job) for job in order):
-        tasting = tuple(job.job_id for job, slot in sent if may_taste(job) and not slot.used_up)
+        tasting = tuple(
+            job.job_id for job, slot in sent if may_taste(job) and not slot.replaced_soon
+        )
     # Workers already pausing, and those just sent a taste, will take the first jobs waiting.
     pausing = sum(slot.pausing for slot in slots) + len(tasting)
     running = [slot for slot in slots if slot.job_id is not None and not slot.pausing]
@@ -350,18 +356,26 @@ def _overtakes(pool: dict[int, _Played], waiting_id: int, running_id: int) -> bo
     return running.work_left >= SLICE_SECONDS and band(waiting.service) < band(running.service)
 
 
-def should_retire(
-    jobs_started: int, budget: int, jobs_waiting: bool, another_replacing: bool
-) -> bool:
-    """Whether a free worker that has started `jobs_started` jobs is replaced now.
+def wear(builds: int, jobs: int) -> float:
+    """A worker's use of its budget: the networks it built and the jobs it began."""
+    return builds + jobs * JOB_WEAR
+
+
+def replaced_soon(worn: float, budget: int) -> bool:
+    """Whether a worker's next job may be its last, whatever waits (see `should_retire`)."""
+    return worn + 1 >= budget * RECYCLE_GRACE_FACTOR
+
+
+def should_retire(worn: float, budget: int, jobs_waiting: bool, another_replacing: bool) -> bool:
+    """Whether a free worker that has worn `worn` of its budget (`wear`) is replaced now.
 
     Its replacement imports TensorFlow for seconds of a core: a used-up worker goes on while
     jobs wait (a class pressing Train together), and while another worker is being replaced
     (one at a time, so a new run always finds one ready), up to `RECYCLE_GRACE_FACTOR` times
     its budget, which bounds the memory a worker gathers.
     """
-    if jobs_started < budget:
+    if worn < budget:
         return False
-    if jobs_started >= budget * RECYCLE_GRACE_FACTOR:
+    if worn >= budget * RECYCLE_GRACE_FACTOR:
         return True
     return not jobs_waiting and not another_replacing

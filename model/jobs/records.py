@@ -11,6 +11,7 @@ import numpy as np
 
 from model.epochs import EpochLog
 from model.forward import NetworkWeights
+from model.jobs import policy
 from model.jobs.api import QUEUED, RUNNING, JobRequest, JobResult, JobView
 from model.jobs.workers import Paused, Slice
 
@@ -127,8 +128,14 @@ class Worker:
     # Idle and not compiling, and the network shapes it has compiled for (see `shape_key`).
     settled: bool = False
     shapes: tuple[tuple, ...] = ()
+    # Jobs begun there, and the networks it built for them (shapes it had not traced).
     jobs_started: int = 0
+    builds: int = 0
     job: Job | None = None
     retiring: bool = False
     # Asked to hand its job back at the end of the current epoch, or sent a one-epoch slice.
     pausing: bool = False
+
+    @property
+    def wear(self) -> float:
+        return policy.wear(self.builds, self.jobs_started)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 WORKERS_ENV = "ZOL_WORKERS"
 JOBS_PER_WORKER_ENV = "ZOL_JOBS_PER_WORKER"
-# Each job keeps about 25 MB for good in its worker (TensorFlow's traced graphs of a new
-# network shape); a fresh process hands it all back. Ten jobs bound a worker near 1.1 GB.
+# A worker's budget, in network builds (`policy.wear`): each network shape new to a worker
+# keeps about 35 MB for good in it (TensorFlow's traced graphs), each job on a shape it has
+# traced about 1 MB; a fresh process hands it all back. Ten bound a worker near 1.2 GB.
 DEFAULT_JOBS_PER_WORKER = 10
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_SELF_CGROUP = Path("/proc/self/cgroup")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from model.config import TrainConfig
 from model.cost import PRIOR_COPY_SECONDS, CostModel, preparation_seconds
+from model.engine import CACHED_ENGINES
 from model.jobs import policy
 from model.jobs.api import (
     CANCELLED,
@@ -22,6 +23,7 @@ from model.jobs.api import (
     JobView,
     Recorder,
     shape_key,
+    with_latest,
 )
 from model.jobs.joblog import JOB_LOG_ENV, LogLine, append_job_log
 from model.jobs.records import Job, Worker
@@ -142,7 +144,7 @@ class JobState:
                 shapes=worker.shapes,
                 settled=worker.settled,
                 slice_epochs=0 if worker.job is None else worker.job.slice_epochs,
-                used_up=worker.jobs_started >= self.jobs_per_worker,
+                replaced_soon=policy.replaced_soon(worker.wear, self.jobs_per_worker),
                 preparation=0.0
                 if worker.job is None
                 else self._preparation(worker.job.request.config),
@@ -186,12 +188,15 @@ class JobState:
             return
         worker.pausing = taste
         del self._queue[job.job_id]
-        # The budget counts the jobs that may build an engine there (memory it keeps): a
-        # paused job going on where its network is traced builds none.
+        # What the worker will keep of this job, for its budget (`policy.wear`); its next
+        # "ready" message, which lists its shapes, comes only after it idled a while.
         shape = shape_key(job.request.config)
-        if worker.worker_id not in job.ran_on and (job.slices == 0 or shape not in worker.shapes):
+        if shape not in worker.shapes:
+            worker.builds += 1
+        worker.shapes = with_latest(worker.shapes, shape, CACHED_ENGINES)
+        if worker.worker_id not in job.ran_on:
+            job.ran_on.add(worker.worker_id)
             worker.jobs_started += 1
-        job.ran_on.add(worker.worker_id)
         job.last_worker = worker.worker_id
         worker.job = job
         job.worker = worker

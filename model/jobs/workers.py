@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 import traceback
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -23,7 +23,14 @@ from model.data import CLASS_DRAWINGS_MISSING, DatasetUnavailable, Splits, load_
 from model.engine import CACHED_ENGINES
 from model.epochs import EpochLog
 from model.forward import NetworkWeights
-from model.jobs.api import DATASET_ERROR, TRAINING_ERROR, JobRequest, JobResult, shape_key
+from model.jobs.api import (
+    DATASET_ERROR,
+    TRAINING_ERROR,
+    JobRequest,
+    JobResult,
+    shape_key,
+    with_latest,
+)
 
 # Tiny matrices: one thread per worker beats several threads fighting over two cores.
 DEFAULT_TF_THREADS = 1
@@ -173,10 +180,10 @@ def _leave_the_servers_signals() -> None:
 def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
     data = _Data()
     warmed, calibration = _warm_up(data)
-    shapes: deque[tuple] = deque([warmed], maxlen=CACHED_ENGINES)
+    shapes: tuple[tuple, ...] = (warmed,)
     # The manager closing its end while this worker sends means the server is stopping.
     with contextlib.suppress(OSError):
-        connection.send(("ready", tuple(shapes), calibration))
+        connection.send(("ready", shapes, calibration))
         while True:
             try:
                 message = connection.recv()
@@ -185,9 +192,7 @@ def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
             if message is None:
                 return
             _serve(message, connection, cancel, pause, data)
-            key = shape_key(message.request.config)
-            if key not in shapes:
-                shapes.append(key)
+            shapes = with_latest(shapes, shape_key(message.request.config), CACHED_ENGINES)
             # Compile only while nothing waits: a queued job should not wait for XLA, nor a
             # stopping server (it asks every worker to pause) for the seconds it takes.
             if not connection.poll(NEXT_JOB_WAIT_SECONDS) and not pause.is_set():
@@ -196,7 +201,7 @@ def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
             # queued jobs Python's own collector does, and it waits for an idle moment.
             if not connection.poll():
                 _release_memory()
-            connection.send(("ready", tuple(shapes), None))
+            connection.send(("ready", shapes, None))
 
 
 def _serve(message: Slice, connection: Connection, cancel: Any, pause: Any, data: _Data) -> None:
