@@ -130,13 +130,20 @@ def tier(service: float, is_newcomer: bool) -> int:
     return 0 if is_newcomer else 1 + band(service)
 
 
+def _switches_cheaply(work_left: float, preparation: float) -> bool:
+    """Worth handing a worker over for a newcomer's first epoch (see `TASTE_*`)."""
+    return work_left >= TASTE_LEFT_SECONDS and preparation <= TASTE_PREPARATION_SECONDS
+
+
 def may_taste(job: Waiting) -> bool:
-    """Whether the job may train just one epoch while other newcomers wait (see `TASTE_*`)."""
-    return (
-        newcomer(job)
-        and job.work_left >= TASTE_LEFT_SECONDS
-        and job.preparation <= TASTE_PREPARATION_SECONDS
-    )
+    """Whether the job may train just one epoch while other newcomers wait."""
+    return newcomer(job) and _switches_cheaply(job.work_left, job.preparation)
+
+
+def yields_to_newcomers(service: float, work_left: float, preparation: float) -> bool:
+    """Whether a running job hands its worker over after its epoch for a newcomer's first: it
+    is in the first band (a class's run) and switches cheaply."""
+    return band(service) == 0 and _switches_cheaply(work_left, preparation)
 
 
 def priority(job: Waiting, now: float) -> tuple:
@@ -189,10 +196,8 @@ def _preemptible_at(job: Waiting, slot: Slot, now: float) -> float:
     """
     if (
         newcomer(job)
-        and band(slot.attained(now)) == 0
+        and yields_to_newcomers(slot.attained(now), slot.work_left, slot.preparation)
         and slot.slice_epochs > 0
-        and slot.work_left >= TASTE_LEFT_SECONDS
-        and slot.preparation <= TASTE_PREPARATION_SECONDS
         and not slot.replaced_soon
     ):
         # A run of the first band hands its worker over after its current epoch.
@@ -270,14 +275,6 @@ class _Played:
     def rank(self, job_id: int) -> tuple:
         return (tier(self.service, self.newcomer), self.submitted_at, job_id)
 
-    def yields_to_newcomers(self) -> bool:
-        """Paused for a newcomer's first epoch (as in `_preemptible_at`)."""
-        return (
-            band(self.service) == 0
-            and self.work_left >= TASTE_LEFT_SECONDS
-            and self.preparation <= TASTE_PREPARATION_SECONDS
-        )
-
 
 def estimate_waits(
     waiting: list[Waiting], slots: list[Slot], now: float
@@ -351,7 +348,9 @@ def estimate_waits(
 def _overtakes(pool: dict[int, _Played], waiting_id: int, running_id: int) -> bool:
     """Whether the waiting job takes the running one's worker at the end of its slice."""
     waiting, running = pool[waiting_id], pool[running_id]
-    if waiting.newcomer and running.yields_to_newcomers():
+    if waiting.newcomer and yields_to_newcomers(
+        running.service, running.work_left, running.preparation
+    ):
         return True
     return running.work_left >= SLICE_SECONDS and band(waiting.service) < band(running.service)
 
