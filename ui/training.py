@@ -86,8 +86,9 @@ def live_view() -> None:
     """While a job runs, poll it a few times a second and redraw the progress and the curves.
 
     A queued job is polled slowly; when it starts (or ends) the whole page reruns, which
-    sets the polling pace anew. A running job paused for others (after its first epoch, when
-    a class presses Train together) stays in the quick poll: it soon goes on.
+    sets the polling pace anew. A job paused for others (after its first epoch, when a class
+    presses Train together) is polled slowly too: thirty tabs polling quickly would take a
+    core of the server from the training.
     """
     run = latest_run()
     view = None if run is None or run.job_id is None else job_manager().peek(run.job_id)
@@ -97,7 +98,7 @@ def live_view() -> None:
     def poll() -> None:
         run = latest_run()
         view = sync(with_history=True)
-        if run is None or view is None or view.finished or (queued and view.state != QUEUED):
+        if run is None or view is None or view.finished or (view.state == QUEUED) != queued:
             st.rerun()
         render_progress(run, view)
         render_curves(run.history)
