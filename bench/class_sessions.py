@@ -20,6 +20,7 @@ CHECK_TIMEOUT_MS = 60_000
 PAGES_LOADING_AT_ONCE = 4
 TRAINING_SHOWN = re.compile(
     r"Waiting for a free training process|Epoch \d+ of \d+|Starting the training processes"
+    r"|Paused after \d+ epochs?"
 )
 # The estimate beside Train warns of a long run (`model.limits.long_run_warning`): not a failure.
 LONG_RUN_NOTICE = re.compile("shared with everyone using it")
