@@ -132,10 +132,11 @@ def test_stop_keeps_the_weights_trained_so_far() -> None:
     assert session_model(at).source == "session" and not session_model(at).training
 
 
-def training_tab(epochs: int) -> tuple[AppTest, int, str]:
+def training_tab(epochs: int, batch_size: int = 32) -> tuple[AppTest, int, str]:
     """A Train page that pressed Train, its job's id and the job's owner (the tab)."""
     at = open_train_page()
     at.number_input(key="epochs").set_value(epochs).run()
+    at.number_input(key="batch_size").set_value(batch_size).run()
     at.button(key="train_button").click().run()
     job_id = at.session_state[RUNS][-1].job_id
     return at, job_id, job_manager().status(job_id).owner
@@ -151,7 +152,9 @@ def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
 
 
 def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_the_lab() -> None:
-    at, job_id, owner = training_tab(epochs=3)
+    # About a second of training: a shorter run can end, and the page take its result, within
+    # the press's own script run, before the pool could forget it.
+    at, job_id, owner = training_tab(epochs=20, batch_size=1)
     manager = job_manager()
     assert manager.wait(job_id, lambda view: view.finished, RUN_TIMEOUT).state == "done"
     # The tab was starved long enough for the pool to forget the finished job unread.
@@ -159,7 +162,7 @@ def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_t
     at.run()
     assert not at.exception, at.exception
     assert has_results(at) and not at.warning
-    assert len(at.session_state[RUNS][-1].history) == 3
+    assert len(at.session_state[RUNS][-1].history) == 20
 
 
 def test_a_new_run_joins_the_history_comparison() -> None:
