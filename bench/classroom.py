@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -109,8 +108,6 @@ MAKESPAN_TARGET = 1.5
 # for the class that trains beside them.
 HOG_RUN_CAP_SECONDS = "86400"
 HOG_MAKESPAN_TARGET, FIRST_EPOCH_WAIT_TARGET_S = 1.3, 3.0
-# Seconds from the last page loaded to the browsers going idle, if some tab has not pressed.
-PRESS_GRACE_SECONDS = 20.0
 
 
 async def classroom(
@@ -147,12 +144,8 @@ async def classroom(
                 )
             )
             # Every press reaches the server at full speed; from then on the browsers only
-            # watch, on CPU time the training leaves spare. A tab that cannot press (its
-            # button never shows within the page timeout) must not keep the rest at full
-            # speed meanwhile: the class is training.
-            await loaded.done.wait()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(pressed.done.wait(), PRESS_GRACE_SECONDS)
+            # watch, on CPU time the training leaves spare.
+            await pressed.done.wait()
             if idle:
                 set_browser_priority(True, server_pid)
             results = await learners
