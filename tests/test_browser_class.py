@@ -52,8 +52,9 @@ def test_a_teacher_and_a_student_on_two_servers_share_one_class(browser) -> None
         student.get_by_role("button", name="Join the class").click()
         expect(student.get_by_text("You are in class")).to_be_visible()
         # The board, on the other server, lists the student by itself.
-        # (A dataframe's cells are drawn on a canvas: its accessible cells stay hidden.)
-        expect(board.locator("td", has_text="Ada L").first).to_be_attached()
+        # (A dataframe's cells are drawn on a canvas: its accessible cells stay hidden.) The
+        # board refreshes every 4 s, which two servers' workers starting up slow down.
+        expect(board.locator("td", has_text="Ada L").first).to_be_attached(timeout=TIMEOUT_MS)
         students = board.get_by_test_id("stMetric").filter(has_text="Students")
         expect(students.get_by_test_id("stMetricValue")).to_have_text("1")
 
