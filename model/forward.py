@@ -74,6 +74,22 @@ class ForwardPass:
         return self.activations[-1][:, 0]
 
 
+def mean_weights(weight_sets: Sequence[NetworkWeights]) -> NetworkWeights:
+    """The element-wise mean of weight sets of one network (Polyak averaging of its iterates)."""
+    if not weight_sets:
+        raise ValueError("need at least one set of weights to average")
+    first = weight_sets[0]
+
+    def mean(arrays: list[np.ndarray]) -> np.ndarray:
+        return np.mean(np.stack(arrays), axis=0, dtype=np.float64).astype(np.float32)
+
+    return NetworkWeights(
+        tuple(mean([w.kernels[i] for w in weight_sets]) for i in range(len(first.kernels))),
+        tuple(mean([w.biases[i] for w in weight_sets]) for i in range(len(first.biases))),
+        first.activation,
+    )
+
+
 def forward(weights: NetworkWeights, x: np.ndarray) -> ForwardPass:
     """Run one input (400,) or a batch (N, 400) through the network."""
     inputs = np.atleast_2d(np.asarray(x, dtype=np.float32))

@@ -1,5 +1,8 @@
 """Headless training: `python -m model.train --epochs 100 --units 25 15 --out DIR`.
 
+`--average-last N` keeps the mean of the weights at the ends of the last N epochs (Polyak
+averaging) rather than the last epoch's alone.
+
 `--dataset class --class-drawings FILE.npz` adds a class's drawings (arrays `images`, n×400
 or n×20×20 float32 in [0, 1], and `labels`, 0 or 1) to the bundled images.
 """
@@ -11,28 +14,38 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from model.config import ACTIVATIONS, DATASETS, LOSSES, OPTIMIZERS, ConfigError, TrainConfig
 from model.data import CLASS_DRAWINGS_MISSING, DatasetUnavailable, Splits, load_splits
-from model.forward import NetworkWeights, accuracy
+from model.forward import NetworkWeights, accuracy, mean_weights
 from model.storage import SavedModel, save_model
 from model.training import EpochLog, prepare_splits, train
 
 KERAS_FILE = "model.keras"
 
 
+@dataclass(frozen=True)
+class Command:
+    """What a command line asks for beyond the run's settings."""
+
+    config: TrainConfig
+    out: Path | None = None
+    class_drawings: Path | None = None
+    # Epochs at the end whose weights are averaged (0: keep the last epoch's).
+    average_last: int = 0
+
+
 def parse_config(argv: Sequence[str] | None = None) -> tuple[TrainConfig, Path | None]:
-    config, out, _drawings = parse_command(argv)
-    return config, out
+    command = parse_command(argv)
+    return command.config, command.out
 
 
-def parse_command(
-    argv: Sequence[str] | None = None,
-) -> tuple[TrainConfig, Path | None, Path | None]:
-    """The config, the output folder and the class-drawings file of a command line."""
+def parse_command(argv: Sequence[str] | None = None) -> Command:
+    """The config, the output folder, the class-drawings file and the averaging of a command line."""
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__)
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -58,6 +71,13 @@ def parse_command(
         type=float,
         default=defaults.input_noise,
         help="std of the Gaussian noise added to the training pixels",
+    )
+    parser.add_argument(
+        "--average-last",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep the mean of the weights at the ends of the last N epochs (default: 0, the last)",
     )
     parser.add_argument(
         "--out", type=Path, help="folder for model.keras, config.json and weights.npz"
@@ -88,7 +108,9 @@ def parse_command(
         )
     except ConfigError as error:
         parser.error(str(error))
-    return config, args.out, args.class_drawings
+    if not 0 <= args.average_last <= config.epochs:
+        parser.error(f"--average-last needs 0 to {config.epochs} epochs (the run's --epochs)")
+    return Command(config, args.out, args.class_drawings, args.average_last)
 
 
 def class_splits(config: TrainConfig, drawings_file: Path | None) -> Splits:
@@ -121,10 +143,11 @@ def print_epoch(log: EpochLog, _weights: NetworkWeights) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config, out, drawings_file = parse_command(argv)
+    command = parse_command(argv)
+    config, out = command.config, command.out
     try:
         if config.dataset == "class":
-            splits, prepared = class_splits(config, drawings_file), True
+            splits, prepared = class_splits(config, command.class_drawings), True
         else:
             splits, prepared = load_splits(config.dataset), False
     except DatasetUnavailable as error:
@@ -132,23 +155,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"data: {splits.sizes()}  network: {config.to_dict()}", flush=True)
     started = time.perf_counter()
-    result = train(config, splits, on_epoch=print_epoch, prepared=prepared)
+    # Each epoch's log comes with the weights at the end of its graph call; a call that trains
+    # several epochs stands for each of them.
+    window: list[NetworkWeights] = []
+
+    def on_epoch(log: EpochLog, weights: NetworkWeights) -> None:
+        print_epoch(log, weights)
+        if log.epoch > config.epochs - command.average_last:
+            window.append(weights)
+
+    result = train(config, splits, on_epoch=on_epoch, prepared=prepared)
     seconds = time.perf_counter() - started
+    weights, averaged = result.weights, 0
     if result.diverged:
         print("stopped: the loss became NaN or infinite; kept the last finite weights")
-    test_accuracy = accuracy(result.weights, splits.test.x, splits.test.y)
+    elif window:
+        weights, averaged = mean_weights(window), len(window)
+        print(f"kept the mean of the weights at the ends of the last {len(window)} epochs")
+    test_accuracy = accuracy(weights, splits.test.x, splits.test.y)
     print(f"test accuracy {test_accuracy:.4f} on {len(splits.test)} images ({seconds:.1f} s)")
     if out is not None:
         metrics = {
             "test_accuracy": test_accuracy,
             "test_size": len(splits.test),
             "epochs_trained": len(result.history),
+            "epochs_averaged": averaged,
             "command": "python -m model.train " + " ".join(sys.argv[1:] if argv is None else argv),
         }
-        save_model(out, SavedModel(config, result.weights, metrics))
+        save_model(out, SavedModel(config, weights, metrics))
         from model.network import keras_file_bytes, model_from_weights
 
-        (out / KERAS_FILE).write_bytes(keras_file_bytes(model_from_weights(config, result.weights)))
+        (out / KERAS_FILE).write_bytes(keras_file_bytes(model_from_weights(config, weights)))
         print(f"saved {out / KERAS_FILE} and {out}/config.json + weights.npz")
         print(json.dumps(metrics))
     return 0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from model.config import TrainConfig
-from model.forward import NetworkWeights, forward, sigmoid
+from model.forward import NetworkWeights, forward, mean_weights, sigmoid
 from model.network import build_model
 
 
@@ -60,3 +60,24 @@ def test_rejects_weights_that_do_not_chain() -> None:
         NetworkWeights.from_list(good, "softmax")
     with pytest.raises(ValueError, match="400 features"):
         forward(NetworkWeights.from_list(good, "sigmoid"), np.zeros((1, 399)))
+
+
+def test_mean_weights_averages_every_array_of_one_network() -> None:
+    rng = np.random.default_rng(3)
+
+    def weights(units: int) -> NetworkWeights:
+        shapes = [(400, units), (units,), (units, 1), (1,)]
+        return NetworkWeights.from_list([rng.normal(size=shape) for shape in shapes], "sigmoid")
+
+    first, second, third = weights(3), weights(3), weights(3)
+    mean = mean_weights([first, second, third])
+    for kept, *originals in zip(
+        mean.as_list(), first.as_list(), second.as_list(), third.as_list(), strict=True
+    ):
+        np.testing.assert_allclose(kept, sum(originals) / 3, atol=1e-6)
+        assert kept.dtype == np.float32
+    assert mean_weights([first]).as_list()[0].tolist() == first.as_list()[0].tolist()
+    with pytest.raises(ValueError):
+        mean_weights([first, weights(4)])
+    with pytest.raises(ValueError, match="at least one"):
+        mean_weights([])

@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pytest
 
+import model.train
+import model.training
 from model.data import load_splits
 from model.forward import accuracy
 from model.storage import load_model
@@ -59,6 +61,48 @@ def test_headless_training_saves_a_loadable_model(tmp_path) -> None:
     splits = load_splits()
     reported = json.loads(lines[-1])["test_accuracy"]
     assert accuracy(saved.weights, splits.test.x, splits.test.y) == pytest.approx(reported)
+
+
+def test_average_last_keeps_the_mean_of_the_last_epochs_weights(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    # One epoch a graph call, so that each epoch's log carries that epoch's own weights.
+    monkeypatch.setattr(model.training, "CALL_SECONDS", 0.0)
+    delivered = []
+    real_train = model.train.train
+
+    def recording(*args, on_epoch, **kwargs):
+        def both(log, weights):
+            delivered.append(weights)
+            on_epoch(log, weights)
+
+        return real_train(*args, on_epoch=both, **kwargs)
+
+    monkeypatch.setattr(model.train, "train", recording)
+    argv = ["--epochs", "3", "--units", "4", "--lr", "0.05", "--average-last", "2"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    assert (
+        "kept the mean of the weights at the ends of the last 2 epochs" in capsys.readouterr().out
+    )
+    saved = load_model(tmp_path)
+    assert saved.metrics["epochs_averaged"] == 2 and saved.metrics["epochs_trained"] == 3
+    second, last = delivered[1].as_list(), delivered[2].as_list()
+    for kept, a, b in zip(saved.weights.as_list(), second, last, strict=True):
+        np.testing.assert_allclose(kept, (a + b) / 2, atol=1e-7)
+    assert not np.allclose(saved.weights.kernels[0], delivered[2].kernels[0])
+    import keras
+
+    exported = keras.saving.load_model(tmp_path / "model.keras").get_weights()
+    for kept, in_keras in zip(saved.weights.as_list(), exported, strict=True):
+        np.testing.assert_allclose(in_keras, kept, atol=1e-7)
+
+
+@pytest.mark.parametrize("average_last", ["4", "-1"])
+def test_averaging_more_epochs_than_trained_is_refused(average_last, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_config(["--epochs", "3", "--average-last", average_last])
+    assert exit_info.value.code == 2
+    assert "--average-last needs 0 to 3 epochs" in capsys.readouterr().err
 
 
 def test_the_class_dataset_needs_a_drawings_file(capsys) -> None:
