@@ -41,7 +41,7 @@ BASE_RANGE = (0.3, 0.9)
 # The commonest misreading of real 0s: narrow, thin, sometimes broken, taken for a 1.
 NARROW_ZERO_PROBABILITY = 0.45
 NARROW_THINNING = (-4, -3, -2, 0)
-NARROW_BROKEN_PROBABILITY = 0.35
+NARROW_BROKEN_PROBABILITY = 0.2
 NARROW_ASPECT_RANGE = (0.4, 0.65)
 ELASTIC_PROBABILITY = 0.3
 ELASTIC_RANGE = (0.02, 0.08)
