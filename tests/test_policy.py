@@ -17,6 +17,7 @@ from model.jobs.policy import (
     replaced_soon,
     schedule,
     should_retire,
+    takes_over,
     wear,
 )
 
@@ -289,6 +290,32 @@ def test_a_class_played_forward_sees_every_first_epoch_soon_and_switches_once_ea
     assert max(first_epoch_at.values()) < 14 * (epoch + switch) + 2 * epoch
     assert max(slices.values()) <= 2
     assert finished < 28 * (epochs * epoch + switch) / 2 + 14 * (epoch + switch)
+
+
+def test_the_scheduler_and_the_play_through_agree_on_who_takes_a_worker_at_a_slice_end() -> None:
+    # `schedule` works out when a running job may be paused; `estimate_waits` asks at each
+    # slice's end. Over every band edge and switching cost, both must give the same answer.
+    now = 1000.0
+    agreed = {True: 0, False: 0}
+    for service in (0.0, -1.0, 0.5, 2.9, 3.0, 10.0, 29.0, 31.0, 200.0, 301.0):
+        for attained in (1.6, 2.9, 3.0, 3.1, 29.5, 30.5, 299.0, 301.0, 5000.0):
+            for work_left in (0.1, 0.5, 1.0, SLICE_SECONDS, 100.0):
+                for preparation in (0.0, 1.0):
+                    job = waiting(1, service=service, at=now)
+                    slot = running(
+                        10,
+                        2,
+                        service=attained - SLICE_SECONDS,
+                        started=now - SLICE_SECONDS,
+                        work_left=work_left,
+                        preparation=preparation,
+                        slice_epochs=1,
+                    )
+                    preempted = schedule([job], [slot], now).preempt == (10,)
+                    rule = takes_over(service, job.slices == 0, attained, work_left, preparation)
+                    assert preempted == rule, (service, attained, work_left, preparation)
+                    agreed[rule] += 1
+    assert agreed[True] > 0 and agreed[False] > 0
 
 
 def test_a_used_up_worker_is_replaced_only_when_nothing_waits_and_none_is_being_replaced() -> None:

@@ -146,6 +146,25 @@ def yields_to_newcomers(service: float, work_left: float, preparation: float) ->
     return band(service) == 0 and _switches_cheaply(work_left, preparation)
 
 
+def takes_over(
+    service: float,
+    is_newcomer: bool,
+    running_service: float,
+    running_work_left: float,
+    running_preparation: float,
+) -> bool:
+    """Whether a waiting job (not starving) takes a running job's worker when that job's slice
+    ends, its service counted to then: a newcomer from a run that yields to newcomers, else a
+    job of a lower band from one with a slice of work left.
+
+    `estimate_waits` plays this rule forward; `schedule` applies it as a time (see
+    `_preemptible_at`), and a test holds the two to the same answers.
+    """
+    if is_newcomer and yields_to_newcomers(running_service, running_work_left, running_preparation):
+        return True
+    return running_work_left >= SLICE_SECONDS and band(service) < band(running_service)
+
+
 def priority(job: Waiting, now: float) -> tuple:
     """Sort key: starving jobs first, then newcomers, then the lowest service band, then the
     earliest submitted."""
@@ -348,11 +367,9 @@ def estimate_waits(
 def _overtakes(pool: dict[int, _Played], waiting_id: int, running_id: int) -> bool:
     """Whether the waiting job takes the running one's worker at the end of its slice."""
     waiting, running = pool[waiting_id], pool[running_id]
-    if waiting.newcomer and yields_to_newcomers(
-        running.service, running.work_left, running.preparation
-    ):
-        return True
-    return running.work_left >= SLICE_SECONDS and band(waiting.service) < band(running.service)
+    return takes_over(
+        waiting.service, waiting.newcomer, running.service, running.work_left, running.preparation
+    )
 
 
 def wear(builds: int, jobs: int) -> float:
