@@ -36,6 +36,7 @@ IMPORT_AHEAD = (
     "ui.explain",
     "ui.images",
     "ui.runs",
+    "ui.run_sync",
     "ui.training",
     "store.labfile",
 )

@@ -25,7 +25,7 @@ from ui.explain import show_hidden_space, show_probes, show_saliency
 from ui.images import show_activations, show_pixels, show_xray
 from ui.lab_panel import render_keep_drawing
 from ui.navigation import page_link
-from ui.runs import current_model
+from ui.run_sync import current_model
 from ui.state import LAST_DRAWING, SENT_TO_DRAW, dataset_splits
 
 

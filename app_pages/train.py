@@ -11,6 +11,7 @@ from ui.controls import render_controls
 from ui.estimate import render_estimate, run_problem
 from ui.explain import show_training_hidden_space
 from ui.lab import client_address
+from ui.run_sync import sync
 from ui.runs import (
     continue_problem,
     continue_run,
@@ -18,7 +19,6 @@ from ui.runs import (
     reset_model,
     start_run,
     stop_run,
-    sync,
 )
 from ui.share import (
     remember,

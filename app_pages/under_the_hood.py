@@ -16,7 +16,7 @@ from model.lesson_code import (
     training_images,
 )
 from ui.plots import show_colour_scale, show_digit, show_weight_heatmap
-from ui.runs import current_model
+from ui.run_sync import current_model
 from ui.state import LAST_DRAWING, dataset_splits
 
 INPUT_CHOICE = "hood_input"

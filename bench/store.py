@@ -186,6 +186,7 @@ def rerun_overhead() -> tuple[float, float, float, float]:
     from streamlit.testing.v1 import AppTest
 
     import ui.lab
+    import ui.run_sync
     import ui.runs
     import ui.sidebar
     from model.data import load_bundled, split_indices
@@ -201,6 +202,7 @@ def rerun_overhead() -> tuple[float, float, float, float]:
         (ui.runs, "current_lab"),
         (ui.sidebar, "current_lab"),
         (ui.runs, "guarded"),
+        (ui.run_sync, "guarded"),
     ):
         timer.wrap(module, name)
     app = str(ROOT / "app.py")

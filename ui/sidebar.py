@@ -7,7 +7,7 @@ import streamlit as st
 from model.config import describe
 from ui.classroom import my_membership
 from ui.lab import current_lab
-from ui.runs import current_model
+from ui.run_sync import current_model
 from ui.text import plain
 
 

@@ -14,7 +14,8 @@ from model.training import EpochLog
 from ui.explain import show_training_hidden_space
 from ui.job_pool import job_manager
 from ui.plots import line_chart
-from ui.runs import Run, latest_run, runs, sync
+from ui.run_sync import sync
+from ui.runs import Run, latest_run, runs
 
 # How often the live view polls the job: fast enough to look smooth, slow enough to stay cheap.
 POLL_SECONDS = 0.4
