@@ -53,6 +53,7 @@ def train(
     xla: bool | None = None,
     prepared: bool = False,
     on_call: CallSink | None = None,
+    pause_after: int | None = None,
 ) -> TrainResult:
     """Train `config.epochs` epochs, from `initial` weights if given (Continue) or fresh ones.
 
@@ -63,6 +64,7 @@ def train(
     loss stops being a finite number, keeping the last weights that were finite.
     `should_pause()` stops the same way but marks the result paused (no `.keras` export):
     training from its weights and optimizer state at the next epoch goes on exactly.
+    `pause_after` pauses the same way once that many epochs are trained (no call runs past it).
     With `export_keras` the result also carries the trained model as `.keras` bytes.
     `prepared` says `splits` are already augmented if the config asks for it.
     """
@@ -73,16 +75,17 @@ def train(
     result = TrainResult(config, engine.weights())
     result.xla = engine.compiled if xla is None else xla and engine.compiled
     epoch, end = first_epoch, first_epoch + config.epochs
+    pause_at = end if pause_after is None else min(end, first_epoch + pause_after)
     # The first call runs one epoch (and pays for tracing); its pace sizes the next calls.
     per_call = 1
     while epoch < end:
         if should_stop is not None and should_stop():
             result.stopped = True
             break
-        if should_pause is not None and should_pause():
+        if epoch == pause_at or (should_pause is not None and should_pause()):
             result.stopped = result.paused = True
             break
-        count = min(per_call, end - epoch)
+        count = min(per_call, pause_at - epoch)
         state_before = engine.optimizer_state()
         started = time.perf_counter()
         logs = engine.run_epochs(epoch, count, result.xla)

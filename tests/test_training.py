@@ -131,6 +131,31 @@ def test_a_paused_run_resumed_from_its_state_ends_like_a_run_never_paused(splits
     assert rest.history[-1].loss == pytest.approx(straight.history[-1].loss, abs=1e-6)
 
 
+def test_pause_after_stops_at_exactly_that_many_epochs_even_with_long_calls(
+    splits, monkeypatch
+) -> None:
+    import model.training
+
+    # Calls sized to a minute would otherwise run every remaining epoch in one go.
+    monkeypatch.setattr(model.training, "CALL_SECONDS", 60.0)
+    config = CONFIG.with_changes(epochs=40, hidden_units=(6,), batch_size=16)
+    straight = train(config, splits)
+    first = train(config, splits, pause_after=5)
+    assert first.paused and [log.epoch for log in first.history] == [1, 2, 3, 4, 5]
+    rest = train(
+        config.with_changes(epochs=35),
+        splits,
+        initial=first.weights,
+        first_epoch=6,
+        optimizer_state=first.optimizer_state,
+        xla=first.xla,
+    )
+    assert not rest.paused and len(rest.history) == 35
+    for resumed, whole in zip(rest.weights.as_list(), straight.weights.as_list(), strict=True):
+        np.testing.assert_allclose(resumed, whole, atol=1e-6)
+    assert not train(config, splits, pause_after=config.epochs).paused
+
+
 def test_epochs_in_one_graph_call_equal_epochs_one_call_at_a_time(splits) -> None:
     from model.engine import Engine
 

@@ -297,14 +297,8 @@ def _run_slice(
         pace[0] = seconds / epochs
         compiled[0] = xla
 
-    trained = [0]
-
-    def should_pause() -> bool:
-        return pause.is_set() or (message.epochs is not None and trained[0] >= message.epochs)
-
     def on_epoch(log: EpochLog, weights: NetworkWeights) -> None:
         now = time.monotonic()
-        trained[0] += 1
         pending.append(log)
         pending_seconds.append(pace[0])
         final = log.epoch == last_epoch
@@ -335,7 +329,8 @@ def _run_slice(
         should_stop=cancel.is_set,
         optimizer_state=request.optimizer_state,
         export_keras=True,
-        should_pause=should_pause,
+        should_pause=pause.is_set,
+        pause_after=message.epochs,
         xla=message.xla,
         prepared=True,
         on_call=on_call,
