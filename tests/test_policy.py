@@ -81,9 +81,9 @@ def test_a_job_about_to_finish_is_left_to_finish() -> None:
     assert plan.preempt == ()
 
 
-def test_a_worker_already_pausing_is_counted_for_the_first_waiting_job() -> None:
+def test_a_worker_handing_its_job_back_is_counted_for_the_first_waiting_job() -> None:
     slots = [
-        running(1, 100, service=50.0, started=0.0, pausing=True),
+        running(1, 100, service=50.0, started=0.0, handing_back=True),
         running(2, 101, service=40.0, started=0.0),
     ]
     assert schedule([waiting(3, at=9.0)], slots, now=10.0).preempt == ()
@@ -264,7 +264,7 @@ def test_a_class_played_forward_sees_every_first_epoch_soon_and_switches_once_ea
                 job.started,
                 work_left=left[job.job_id] * epoch,
                 slice_epochs=job.epochs,
-                pausing=job.taste or job.pausing,
+                handing_back=job.taste or job.pausing,
             )
             for worker_id, job in workers.items()
         ]

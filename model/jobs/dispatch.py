@@ -183,7 +183,7 @@ class Dispatcher(JobState):
         job.waiting_since = now
         job.worker = None
         worker.job = None
-        worker.pausing = False
+        worker.handing_back = False
         job.state = QUEUED
         self._queue[job.job_id] = job
         self._changed.notify_all()
@@ -194,7 +194,7 @@ class Dispatcher(JobState):
         job.service += time.monotonic() - job.slice_started
         job.worker = None
         worker.job = None
-        worker.pausing = False
+        worker.handing_back = False
         self._parked.append(job)
         self._changed.notify_all()
 

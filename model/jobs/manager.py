@@ -224,7 +224,7 @@ class JobManager(Dispatcher):
             self._closing = True
             for worker in self._workers:
                 worker.pause.set()
-                worker.pausing = worker.job is not None
+                worker.handing_back = worker.job is not None
             self._changed.notify_all()
         self._wake()
         with self._changed:

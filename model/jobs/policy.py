@@ -76,8 +76,8 @@ class Slot:
     service: float = 0.0
     slice_started: float = 0.0
     work_left: float = 0.0
-    # Asked to hand its job back at the next epoch's end.
-    pausing: bool = False
+    # Hands its job back at the current epoch's end: asked to pause, or training a taste.
+    handing_back: bool = False
     # Network shapes it has traced (see `shape_key`), and whether it is idle and not compiling.
     shapes: tuple[tuple, ...] = ()
     settled: bool = True
@@ -256,12 +256,12 @@ def schedule(waiting: list[Waiting], slots: list[Slot], now: float) -> Plan:
         tasting = tuple(
             job.job_id for job, slot in sent if may_taste(job) and not slot.replaced_soon
         )
-    # Workers already pausing, and those just sent a taste, will take the first jobs waiting.
-    pausing = sum(slot.pausing for slot in slots) + len(tasting)
-    running = [slot for slot in slots if slot.job_id is not None and not slot.pausing]
+    # Workers handing their jobs back, and those just sent a taste, take the first jobs waiting.
+    handing_back = sum(slot.handing_back for slot in slots) + len(tasting)
+    running = [slot for slot in slots if slot.job_id is not None and not slot.handing_back]
     preempt: list[int] = []
     wake_at: float | None = None
-    for job in order[pausing:]:
+    for job in order[handing_back:]:
         if not running:
             break
         times = {slot.worker_id: _preemptible_at(job, slot, now) for slot in running}
@@ -326,7 +326,7 @@ def estimate_waits(
         )
         left = max(0.0, slot.slice_started + SLICE_SECONDS - now)
         ends = now + min(slot.work_left, left)
-        if slot.pausing or (
+        if slot.handing_back or (
             first_newcomer is not None and _preemptible_at(first_newcomer, slot, now) <= now
         ):
             ends = now

@@ -133,8 +133,8 @@ class Worker:
     builds: int = 0
     job: Job | None = None
     retiring: bool = False
-    # Asked to hand its job back at the end of the current epoch, or sent a one-epoch slice.
-    pausing: bool = False
+    # Hands its job back at the end of the current epoch: asked to pause, or sent a taste.
+    handing_back: bool = False
 
     @property
     def wear(self) -> float:

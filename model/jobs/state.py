@@ -140,7 +140,7 @@ class JobState:
                 service=0.0 if worker.job is None else worker.job.service,
                 slice_started=0.0 if worker.job is None else worker.job.slice_started,
                 work_left=0.0 if worker.job is None else self._work_left(worker.job),
-                pausing=worker.pausing,
+                handing_back=worker.handing_back,
                 shapes=worker.shapes,
                 settled=worker.settled,
                 slice_epochs=0 if worker.job is None else worker.job.slice_epochs,
@@ -162,7 +162,7 @@ class JobState:
         for job_id, worker_id in plan.assign:
             self._send(self._queue[job_id], workers[worker_id], taste=job_id in plan.tastes)
         for worker_id in plan.preempt:
-            workers[worker_id].pausing = True
+            workers[worker_id].handing_back = True
             workers[worker_id].pause.set()
         self._wake_at = plan.wake_at
         waiting = self._waiting(now)
@@ -186,7 +186,7 @@ class JobState:
             worker.connection.send(job.next_slice(epochs=1 if taste else None))
         except (OSError, ValueError):
             return
-        worker.pausing = taste
+        worker.handing_back = taste
         del self._queue[job.job_id]
         # What the worker will keep of this job, for its budget (`policy.wear`); its next
         # "ready" message, which lists its shapes, comes only after it idled a while.
@@ -257,7 +257,7 @@ class JobState:
         job.finished_at = now
         if job.worker is not None:
             job.worker.job = None
-            job.worker.pausing = False
+            job.worker.handing_back = False
             job.worker = None
         self._changed.notify_all()
         if not self._closed:
