@@ -188,6 +188,14 @@ def store_engine(request, tmp_path):
     engine.dispose()
 
 
+@pytest.fixture
+def space(store_engine):
+    """A new class in the store and its teacher key."""
+    from store import classes
+
+    return classes.create_class(store_engine)
+
+
 @pytest.fixture(scope="module")
 def manager():
     """A job pool of one worker, ready to train, for one test module."""
