@@ -27,13 +27,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -46,14 +43,22 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from model.data import load_bundled, load_splits  # noqa: E402
 from model.inference import TrainingNeighbours, read_drawing  # noqa: E402
+from model.jobs import configured_workers  # noqa: E402
 from model.preprocess import CANVAS_SIDE, canvas_from_image28  # noqa: E402
 from model.storage import PRETRAINED_DIR, load_pretrained  # noqa: E402
+
+# Read before tests.conftest is imported: it defaults ZOL_WORKERS to 1 for the test suite.
+SERVER_WORKERS = configured_workers()
+
+from tests.conftest import CHROMIUM_ARGS, chromium_path, start_server, stop_server  # noqa: E402
 from ui.job_pool import PREWARM_DELAY_SECONDS  # noqa: E402
 
 DRAWINGS = 300
 PREDICT_CALLS = 100
 WARMUP_CALLS = 5
 START_TIMEOUT = 180.0
+# The cold start counts until the server's health check answers: poll it closely.
+HEALTH_POLL = 0.02
 # Cold starts and imports alternate, and each ratio uses medians: one sample on a shared
 # 2-core machine swings by a second either way.
 COLD_ROUNDS = 5
@@ -95,34 +100,9 @@ STROKES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("streamlit did not become healthy")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait()
+def serve(script: str) -> tuple[subprocess.Popen, str]:
+    """`streamlit run SCRIPT` with the server's own worker count, polled closely for health."""
+    return start_server(script=script, env={"ZOL_WORKERS": str(SERVER_WORKERS)}, poll=HEALTH_POLL)
 
 
 def time_tensorflow_import() -> float:
@@ -135,67 +115,23 @@ def time_cold_start() -> float:
     """Seconds from `streamlit run` to the Draw page's canvas on screen in Chromium."""
     from playwright.sync_api import sync_playwright
 
-    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    chromium = chromium_path()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium or None, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = playwright.chromium.launch(executable_path=chromium or None, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(START_TIMEOUT * 1000)
-        port = free_port()
         started = time.perf_counter()
-        process = launch("app.py", port)
+        process, url = serve("app.py")
         try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, process)
             page.goto(f"{url}/draw")
             # Not `expect`: its retries back off to a second apart, which would add up to a
             # second to the measurement.
             page.locator(CANVAS).wait_for(state="visible")
             seconds = time.perf_counter() - started
         finally:
-            stop(process)
+            stop_server(process)
             browser.close()
     return seconds
-
-
-def launch(script: str, port: int) -> subprocess.Popen:
-    """`streamlit run SCRIPT` on 127.0.0.1:PORT, as the browser tests start it."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            script,
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def start_server(script: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = launch(script, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
-    except Exception:
-        stop(process)
-        raise
-    return process, url
 
 
 def stroke_roundtrip(page, digit: str, cleared: str) -> float:
@@ -229,13 +165,13 @@ def time_roundtrips() -> tuple[list[float], list[float], list[float]]:
     both servers are idle; and the Draw page's strokes while its training pool started."""
     from playwright.sync_api import sync_playwright
 
-    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-    app, app_url = start_server("app.py")
-    bare, bare_url = start_server(BARE_PAGE)
+    chromium = chromium_path()
+    app, app_url = serve("app.py")
+    bare, bare_url = serve(BARE_PAGE)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=chromium or None, args=["--no-sandbox", "--disable-gpu"]
+                executable_path=chromium or None, args=CHROMIUM_ARGS
             )
             pages = {}
             for name, url in (("draw", f"{app_url}/draw"), ("bare", bare_url)):
@@ -263,8 +199,8 @@ def time_roundtrips() -> tuple[list[float], list[float], list[float]]:
                 stroke_both(pages, stroke + measured, samples)
             browser.close()
     finally:
-        stop(app)
-        stop(bare)
+        stop_server(app)
+        stop_server(bare)
     return samples["draw"], samples["bare"], starting["draw"]
 
 

@@ -60,7 +60,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:
+def wait_until_healthy(
+    url: str, process: subprocess.Popen, timeout: float, poll: float = 0.25
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -71,20 +73,25 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float) -> N
                     return
         except OSError:
             pass
-        time.sleep(0.25)
+        time.sleep(poll)
     raise TimeoutError(f"streamlit did not answer {url}/_stcore/health in {timeout} s")
 
 
 def start_server(
-    extra_args: list[str] | None = None, env: dict[str, str] | None = None, port: int | None = None
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    script: str = "app.py",
+    poll: float = 0.25,
 ):
+    """`streamlit run SCRIPT` on 127.0.0.1, once it answers its health check (every `poll` s)."""
     port = port or free_port()
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        script,
         "--server.headless",
         "true",
         "--server.port",
@@ -107,7 +114,7 @@ def start_server(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(url, process, SERVER_START_TIMEOUT)
+        wait_until_healthy(url, process, SERVER_START_TIMEOUT, poll)
     except Exception:
         stop_server(process)
         raise
