@@ -11,7 +11,7 @@ from model.config import TrainConfig
 from model.data import load_splits
 from model.epochs import EpochLog, shuffled_order
 from model.forward import NetworkWeights
-from model.training import train
+from model.training import TrainResult, train
 
 CONFIG = TrainConfig(hidden_units=(5,), epochs=3)
 
@@ -40,15 +40,22 @@ def test_each_epoch_is_reported_with_its_metrics(splits) -> None:
     assert result.optimizer_state is not None and result.keras_file is None
 
 
-def test_continue_numbers_epochs_on_and_starts_from_the_given_weights(splits) -> None:
-    first = train(CONFIG, splits)
-    more = train(
-        CONFIG.with_changes(epochs=2),
+def continued(first: TrainResult, config: TrainConfig, splits, epochs: int) -> TrainResult:
+    """`epochs` more epochs of `config` from where `first` ended, as Continue and a resumed
+    slice train them."""
+    return train(
+        config.with_changes(epochs=epochs),
         splits,
         initial=first.weights,
-        first_epoch=4,
+        first_epoch=len(first.history) + 1,
         optimizer_state=first.optimizer_state,
+        xla=first.xla,
     )
+
+
+def test_continue_numbers_epochs_on_and_starts_from_the_given_weights(splits) -> None:
+    first = train(CONFIG, splits)
+    more = continued(first, CONFIG, splits, epochs=2)
     assert [log.epoch for log in more.history] == [4, 5]
     assert more.history[0].loss < first.history[0].loss
 
@@ -117,14 +124,7 @@ def test_a_paused_run_resumed_from_its_state_ends_like_a_run_never_paused(splits
     done = len(first.history)
     assert first.paused and first.stopped and 1 < done < config.epochs
     assert first.keras_file is None
-    rest = train(
-        config.with_changes(epochs=config.epochs - done),
-        splits,
-        initial=first.weights,
-        first_epoch=done + 1,
-        optimizer_state=first.optimizer_state,
-        xla=first.xla,
-    )
+    rest = continued(first, config, splits, epochs=config.epochs - done)
     assert [log.epoch for log in rest.history] == list(range(done + 1, config.epochs + 1))
     for resumed, whole in zip(rest.weights.as_list(), straight.weights.as_list(), strict=True):
         np.testing.assert_allclose(resumed, whole, atol=1e-6)
@@ -142,14 +142,7 @@ def test_pause_after_stops_at_exactly_that_many_epochs_even_with_long_calls(
     straight = train(config, splits)
     first = train(config, splits, pause_after=5)
     assert first.paused and [log.epoch for log in first.history] == [1, 2, 3, 4, 5]
-    rest = train(
-        config.with_changes(epochs=35),
-        splits,
-        initial=first.weights,
-        first_epoch=6,
-        optimizer_state=first.optimizer_state,
-        xla=first.xla,
-    )
+    rest = continued(first, config, splits, epochs=35)
     assert not rest.paused and len(rest.history) == 35
     for resumed, whole in zip(rest.weights.as_list(), straight.weights.as_list(), strict=True):
         np.testing.assert_allclose(resumed, whole, atol=1e-6)
