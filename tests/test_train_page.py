@@ -152,10 +152,9 @@ def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
 
 
 def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_the_lab() -> None:
-    # A few seconds of training (batch size 1): a shorter run starts at once (a newcomer goes
-    # first) and can end, and the page take its result, within the press's own script run,
-    # before the pool forgets it.
-    at, job_id, owner = training_tab(epochs=15, batch_size=1)
+    # Seconds of training: a short run starts at once (a newcomer goes first) and can end, and
+    # the page take its result, within the press's own script run, before the pool forgets it.
+    at, job_id, owner = training_tab(epochs=100, batch_size=1)
     manager = job_manager()
     assert manager.wait(job_id, lambda view: view.finished, RUN_TIMEOUT).state == "done"
     # The tab was starved long enough for the pool to forget the finished job unread.
@@ -163,7 +162,7 @@ def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_t
     at.run()
     assert not at.exception, at.exception
     assert has_results(at) and not at.warning
-    assert len(at.session_state[RUNS][-1].history) == 15
+    assert len(at.session_state[RUNS][-1].history) == 100
 
 
 def test_a_new_run_joins_the_history_comparison() -> None:
