@@ -160,9 +160,9 @@ def stroke_roundtrip(page, digit: str, cleared: str) -> float:
     return float(result["ms"])
 
 
-def time_roundtrips() -> tuple[list[float], list[float], list[float]]:
-    """Mouse-up to answer on the Draw page and on the bare page, strokes interleaved, once
-    both servers are idle; and the Draw page's strokes while its training pool started."""
+def time_roundtrips() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Mouse-up to answer on the Draw page and on the bare page ("draw", "bare"), strokes
+    interleaved, once both servers are idle; and the strokes drawn while the pool started."""
     from playwright.sync_api import sync_playwright
 
     chromium = chromium_path()
@@ -186,10 +186,10 @@ def time_roundtrips() -> tuple[list[float], list[float], list[float]]:
             # import and the lesson network's warm-up, once per server).
             starting: dict[str, list[float]] = {"draw": [], "bare": []}
             stroke = 0
-            pool_started = time.monotonic() + PREWARM_DELAY_SECONDS + IDLE_WINDOW
+            pool_started_by = time.monotonic() + PREWARM_DELAY_SECONDS + IDLE_WINDOW
             while (
                 stroke < ROUNDTRIP_WARMUP
-                or time.monotonic() < pool_started
+                or time.monotonic() < pool_started_by
                 or not (idle(app) and idle(bare))
             ):
                 stroke_both(pages, stroke, starting if stroke >= ROUNDTRIP_WARMUP else None)
@@ -201,7 +201,7 @@ def time_roundtrips() -> tuple[list[float], list[float], list[float]]:
     finally:
         stop_server(app)
         stop_server(bare)
-    return samples["draw"], samples["bare"], starting["draw"]
+    return samples, starting
 
 
 def stroke_both(pages: dict, stroke: int, samples: dict[str, list[float]] | None) -> None:
@@ -314,12 +314,14 @@ def main() -> None:
     print(f"keras model.predict: median {predict_median:.2f} ms")
     print(f"draw/predict: {draw_median / predict_median:.3f}", flush=True)
 
-    draw_trips, bare_trips, starting_trips = time_roundtrips()
-    if starting_trips:
+    samples, starting = time_roundtrips()
+    if starting["draw"]:
         print(
-            "mouse-up → answer, Draw page, while its training pool starts: median "
-            f"{statistics.median(starting_trips):.0f} ms of {format_ms(starting_trips)}"
+            "while the Draw page's training pool starts: Draw page median "
+            f"{statistics.median(starting['draw']):.0f} ms of {format_ms(starting['draw'])}; "
+            f"bare page {statistics.median(starting['bare']):.0f} ms"
         )
+    draw_trips, bare_trips = samples["draw"], samples["bare"]
     draw_trip, bare_trip = statistics.median(draw_trips), statistics.median(bare_trips)
     print(f"mouse-up → answer, Draw page: median {draw_trip:.0f} ms of {format_ms(draw_trips)}")
     print(

@@ -14,13 +14,15 @@ from ui.lab import LAB, guarded, lab_database
 from ui.runs import (
     DATASET_FALLBACK,
     FLUSH_SECONDS,
-    LOST_MESSAGE,
     Run,
     latest_run,
     publish,
     run_from_store,
 )
 from ui.state import SESSION_MODEL, ActiveModel, bundled_model
+
+# A job this session started that the server no longer knows, with no reason recorded.
+LOST_MESSAGE = "The training job was lost: the server restarted. Press Train again."
 
 
 def current_model() -> ActiveModel:

@@ -34,8 +34,6 @@ DATASET_FALLBACK = "train_dataset_fallback"
 RUNS_LAB = "train_runs_lab"
 
 __all__ = ["DIVERGED", "INTERRUPTED"]
-# A job this session started that the server no longer knows, with no reason recorded.
-LOST_MESSAGE = "The training job was lost: the server restarted. Press Train again."
 INTERRUPTED_MESSAGE = (
     "Training was cut off at epoch {epoch} (the server stopped or restarted). The weights "
     "saved then are kept: press Continue to go on from there."
