@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -151,10 +154,26 @@ def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
     assert any("disconnected for more than 30 s" in text for text in texts(at.warning))
 
 
+@contextmanager
+def workers_stopped() -> Iterator[None]:
+    """The pool's workers frozen (SIGSTOP) for the block: a job submitted in it cannot end in it."""
+    manager = job_manager()
+    assert manager.wait_until_ready(RUN_TIMEOUT)
+    pids = manager.worker_pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
 def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_the_lab() -> None:
-    # Seconds of training: a short run starts at once (a newcomer goes first) and can end, and
-    # the page take its result, within the press's own script run, before the pool forgets it.
-    at, job_id, owner = training_tab(epochs=100, batch_size=1)
+    # A warm worker trains a short run within the press's own script run, and the page would
+    # take its result there: frozen workers keep the job unfinished until the press is over.
+    with workers_stopped():
+        at, job_id, owner = training_tab(epochs=20)
     manager = job_manager()
     assert manager.wait(job_id, lambda view: view.finished, RUN_TIMEOUT).state == "done"
     # The tab was starved long enough for the pool to forget the finished job unread.
@@ -162,7 +181,7 @@ def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_t
     at.run()
     assert not at.exception, at.exception
     assert has_results(at) and not at.warning
-    assert len(at.session_state[RUNS][-1].history) == 100
+    assert len(at.session_state[RUNS][-1].history) == 20
 
 
 def test_a_new_run_joins_the_history_comparison() -> None:
