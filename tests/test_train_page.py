@@ -135,25 +135,6 @@ def test_stop_keeps_the_weights_trained_so_far() -> None:
     assert session_model(at).source == "session" and not session_model(at).training
 
 
-def training_tab(epochs: int, batch_size: int = 32) -> tuple[AppTest, int, str]:
-    """A Train page that pressed Train, its job's id and the job's owner (the tab)."""
-    at = open_train_page()
-    at.number_input(key="epochs").set_value(epochs).run()
-    at.number_input(key="batch_size").set_value(batch_size).run()
-    at.button(key="train_button").click().run()
-    job_id = at.session_state[RUNS][-1].job_id
-    return at, job_id, job_manager().status(job_id).owner
-
-
-def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
-    at, _, owner = training_tab(epochs=1000)
-    # What the manager does on its own once a tab has been disconnected for the grace period.
-    job_manager().cancel_owner(owner, reason=ORPHANED_MESSAGE.format(seconds=30))
-    at.run()
-    assert not at.exception, at.exception
-    assert any("disconnected for more than 30 s" in text for text in texts(at.warning))
-
-
 @contextmanager
 def workers_stopped() -> Iterator[None]:
     """The pool's workers frozen (SIGSTOP) for the block: a job submitted in it cannot end in it."""
@@ -167,6 +148,27 @@ def workers_stopped() -> Iterator[None]:
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
+
+
+def training_tab(epochs: int, batch_size: int = 32) -> tuple[AppTest, int, str]:
+    """A Train page that pressed Train, its job's id and the job's owner (the tab)."""
+    at = open_train_page()
+    at.number_input(key="epochs").set_value(epochs).run()
+    at.number_input(key="batch_size").set_value(batch_size).run()
+    at.button(key="train_button").click().run()
+    job_id = at.session_state[RUNS][-1].job_id
+    return at, job_id, job_manager().status(job_id).owner
+
+
+def test_a_run_cancelled_while_the_tab_was_away_says_why() -> None:
+    # Frozen workers: the job is still unfinished when the cancel comes, however fast they are.
+    with workers_stopped():
+        at, _, owner = training_tab(epochs=1000)
+        # What the manager does on its own once a tab has been disconnected for the grace period.
+        job_manager().cancel_owner(owner, reason=ORPHANED_MESSAGE.format(seconds=30))
+        at.run()
+    assert not at.exception, at.exception
+    assert any("disconnected for more than 30 s" in text for text in texts(at.warning))
 
 
 def test_a_finished_run_the_pool_forgot_while_the_tab_was_away_comes_back_from_the_lab() -> None:
