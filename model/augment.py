@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
 
@@ -145,29 +147,57 @@ def augmented_features(
     return network_input.reshape(-1).astype(np.float32)
 
 
-def augmented(splits: Splits, config: TrainConfig, source: Dataset | None = None) -> Splits:
-    """The training split plus AUGMENTED_COPIES variations of each image; the rest untouched.
+class Augmentation:
+    """A training split plus AUGMENTED_COPIES variations of each image, made an original at a time.
 
     Copies go through the same crop, fit and centre-of-mass steps as a canvas drawing or an
     uploaded scan, so what the network learns to tolerate is what those steps leave over.
     `source` holds the 28×28 images the split's indices point at (default: the config's
-    dataset; the "class" dataset has no file, so its caller passes one).
+    dataset; the "class" dataset has no file, so its caller passes one). Making them takes
+    seconds (3 ms a copy): a worker asked for its process back stops between originals and
+    goes on later with the same random stream, so the copies are the ones a single pass makes.
     """
-    dataset = load_dataset(config.dataset) if source is None else source
-    train = splits.train
-    if not np.array_equal(dataset.labels[train.indices], train.y.astype(np.uint8)):
-        raise ValueError("the training split does not index the dataset it claims to come from")
-    rng = np.random.default_rng([config.seed, AUGMENT_STREAM])
-    rows, labels, indices = [train.x], [train.y], [train.indices]
-    for index, label, original in zip(train.indices, train.y, train.x, strict=True):
-        for _ in range(AUGMENTED_COPIES):
-            features = augmented_features(dataset.images[index], int(label), rng)
-            rows.append((original if features is None else features)[None, :])
-            labels.append(np.array([label], dtype=train.y.dtype))
-            indices.append(np.array([index], dtype=train.indices.dtype))
-    augmented_train = Split(
-        np.concatenate(rows).astype(np.float32),
-        np.concatenate(labels),
-        np.concatenate(indices),
-    )
-    return Splits(augmented_train, splits.validation, splits.test)
+
+    def __init__(self, splits: Splits, config: TrainConfig, source: Dataset | None = None) -> None:
+        dataset = load_dataset(config.dataset) if source is None else source
+        train = splits.train
+        if not np.array_equal(dataset.labels[train.indices], train.y.astype(np.uint8)):
+            raise ValueError("the training split does not index the dataset it claims to come from")
+        self._dataset, self._train = dataset, train
+        self._rng = np.random.default_rng([config.seed, AUGMENT_STREAM])
+        self._rows, self._labels, self._indices = [train.x], [train.y], [train.indices]
+        self._next = 0
+
+    @property
+    def done(self) -> bool:
+        return self._next == len(self._train)
+
+    def advance(self, should_stop: Callable[[], bool] | None = None) -> bool:
+        """Make copies until all are made (True) or `should_stop()`, asked after each original's
+        copies, turns true (False: call again to go on)."""
+        train = self._train
+        while not self.done:
+            index, label, original = (
+                train.indices[self._next],
+                train.y[self._next],
+                train.x[self._next],
+            )
+            for _ in range(AUGMENTED_COPIES):
+                features = augmented_features(self._dataset.images[index], int(label), self._rng)
+                self._rows.append((original if features is None else features)[None, :])
+                self._labels.append(np.array([label], dtype=train.y.dtype))
+                self._indices.append(np.array([index], dtype=train.indices.dtype))
+            self._next += 1
+            if should_stop is not None and not self.done and should_stop():
+                return False
+        return True
+
+    def train(self) -> Split:
+        """The training split with its copies (all of them: `advance` must have returned True)."""
+        if not self.done:
+            raise RuntimeError("the augmented copies are not all made yet")
+        return Split(
+            np.concatenate(self._rows).astype(np.float32),
+            np.concatenate(self._labels),
+            np.concatenate(self._indices),
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from model.config import TrainConfig
@@ -52,24 +54,50 @@ def with_input_noise(train: Split, std: float, seed: int) -> Split:
     return Split(np.clip(noisy, 0.0, 1.0).astype(np.float32), train.y, train.indices)
 
 
+class Preparation:
+    """A run's training split in the making: sample, augment, flip labels, add pixel noise.
+
+    Only the augmentation takes long (seconds of Pillow): `advance` can stop between images
+    and go on later, for a worker that is asked for its process back meanwhile.
+    """
+
+    def __init__(self, splits: Splits, config: TrainConfig, source: Dataset | None = None) -> None:
+        self._splits, self._config = splits, config
+        train = splits.train
+        if config.train_size is not None:
+            train = stratified_sample(train, config.train_size, config.seed)
+        self._sampled = train
+        self._augmentation = None
+        if config.augment:
+            from model.augment import Augmentation
+
+            self._augmentation = Augmentation(
+                Splits(train, splits.validation, splits.test), config, source
+            )
+
+    def advance(self, should_stop: Callable[[], bool] | None = None) -> Splits | None:
+        """The splits the run trains on, or None if `should_stop()` turned true first."""
+        config, splits, train = self._config, self._splits, self._sampled
+        if self._augmentation is not None:
+            if not self._augmentation.advance(should_stop):
+                return None
+            train = self._augmentation.train()
+        if config.label_noise > 0:
+            train = with_label_noise(train, config.label_noise, config.seed)
+        if config.input_noise > 0:
+            train = with_input_noise(train, config.input_noise, config.seed)
+        if train is splits.train:
+            return splits
+        return Splits(train, splits.validation, splits.test)
+
+
 def training_splits(splits: Splits, config: TrainConfig, source: Dataset | None = None) -> Splits:
     """Sample, then augment, then flip labels, then add pixel noise; only the training split.
 
     Labels are flipped per original image, so a wrong label is wrong on all of its copies,
     as it would be if the person labelling the data had made the mistake.
-    `source` is the raw images augmentation redraws (see `augmented`).
+    `source` is the raw images augmentation redraws (see `model.augment.Augmentation`).
     """
-    train = splits.train
-    if config.train_size is not None:
-        train = stratified_sample(train, config.train_size, config.seed)
-    if config.augment:
-        from model.augment import augmented
-
-        train = augmented(Splits(train, splits.validation, splits.test), config, source).train
-    if config.label_noise > 0:
-        train = with_label_noise(train, config.label_noise, config.seed)
-    if config.input_noise > 0:
-        train = with_input_noise(train, config.input_noise, config.seed)
-    if train is splits.train:
-        return splits
-    return Splits(train, splits.validation, splits.test)
+    prepared = Preparation(splits, config, source).advance()
+    assert prepared is not None  # nothing asks it to stop
+    return prepared

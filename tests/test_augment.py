@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import AUGMENTED_COPIES, augmented, drawn_large
+from model.augment import AUGMENTED_COPIES, Augmentation, drawn_large
 from model.config import INPUT_FEATURES, TrainConfig
 from model.data import Split, Splits, load_bundled, load_splits
 from model.preprocess import centre_of_mass, rank_filter
+from model.training_data import training_splits
 
 SMALL_TRAIN = 24
 
@@ -24,7 +25,7 @@ def small_splits() -> Splits:
 
 @pytest.fixture(scope="module")
 def grown(small_splits: Splits) -> Splits:
-    return augmented(small_splits, TrainConfig(augment=True))
+    return training_splits(small_splits, TrainConfig(augment=True))
 
 
 def test_only_the_training_split_grows(small_splits: Splits, grown: Splits) -> None:
@@ -60,8 +61,8 @@ def test_copies_are_real_variations_in_range(small_splits: Splits, grown: Splits
 
 
 def test_augmentation_is_seeded(small_splits: Splits, grown: Splits) -> None:
-    again = augmented(small_splits, TrainConfig(augment=True))
-    other_seed = augmented(small_splits, TrainConfig(augment=True, seed=99))
+    again = training_splits(small_splits, TrainConfig(augment=True))
+    other_seed = training_splits(small_splits, TrainConfig(augment=True, seed=99))
     assert np.array_equal(again.train.x, grown.train.x)
     assert not np.array_equal(other_seed.train.x, grown.train.x)
 
@@ -70,7 +71,7 @@ def test_a_split_from_another_dataset_is_refused(small_splits: Splits) -> None:
     train = small_splits.train
     flipped = Split(train.x, 1.0 - train.y, train.indices)
     with pytest.raises(ValueError, match="does not index"):
-        augmented(Splits(flipped, small_splits.validation, small_splits.test), TrainConfig())
+        Augmentation(Splits(flipped, small_splits.validation, small_splits.test), TrainConfig())
 
 
 def testrank_filter_thickens_and_thins_a_stroke_by_its_size() -> None:

@@ -169,13 +169,16 @@ class Dispatcher(JobState):
                 self.cost.observe(job.request.config, value, compiled=xla)
         job.slice_epochs += len(seconds)
 
-    def _paused(self, worker: Worker, job: Job, paused: Paused) -> None:
+    def _paused(self, worker: Worker, job: Job, paused: Paused | None) -> None:
+        """Back in the queue from where it stands; `paused` is None when the worker was still
+        making the job's training set (it keeps what it made, and the job stands as before)."""
         now = time.monotonic()
-        self._observe(job, paused.seconds, paused.xla)
-        job.history.extend(paused.logs)
-        job.weights = paused.weights
-        job.paused = paused
-        job.xla = paused.xla
+        if paused is not None:
+            self._observe(job, paused.seconds, paused.xla)
+            job.history.extend(paused.logs)
+            job.weights = paused.weights
+            job.paused = paused
+            job.xla = paused.xla
         if self._closing:
             self._park(worker, job)
             return

@@ -101,6 +101,9 @@ class JobState:
     def _work_left(self, job: Job) -> float:
         config = job.request.config
         left = (config.epochs - len(job.history)) * self.cost.epoch_seconds(config)
+        if not job.history:
+            # Its copies may still be in the making (a worker stops making them when preempted).
+            left += self._preparation(config)
         return left + (self.cost.start_seconds(config) if job.slices == 0 else 0.0)
 
     def _view(self, job: Job, with_history: bool) -> JobView:

@@ -11,13 +11,13 @@ import sys
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
-from model.class_data import ClassDrawings
 from model.config import TrainConfig
 from model.data import CLASS_DRAWINGS_MISSING, DatasetUnavailable, Splits, load_dataset
 from model.engine import CACHED_ENGINES
@@ -31,6 +31,7 @@ from model.jobs.api import (
     shape_key,
     with_latest,
 )
+from model.training_data import Preparation
 
 # Tiny matrices: one thread per worker beats several threads fighting over two cores.
 DEFAULT_TF_THREADS = 1
@@ -77,20 +78,48 @@ class Paused:
 
 class _Data:
     """The worker's datasets, and the changed training sets (augmented, sampled, noisy) of its
-    latest runs."""
+    latest runs, finished or still being made."""
 
     def __init__(self) -> None:
         self.splits: dict[str, Splits] = {}
         self.augmented: OrderedDict[tuple, Splits] = OrderedDict()
+        self.preparing: OrderedDict[tuple, Preparation] = OrderedDict()
 
     def for_config(self, config: TrainConfig) -> Splits:
         """The splits of a run on a dataset the worker loads itself (not "class")."""
-        return self.for_request(JobRequest(config))
+        splits = self.for_request(JobRequest(config))
+        assert splits is not None  # nothing asks it to stop
+        return splits
 
-    def for_request(self, request: JobRequest) -> Splits:
-        """The splits `request` trains on; DatasetUnavailable if they cannot be made."""
-        from model.training import prepare_splits
+    def for_request(
+        self, request: JobRequest, should_stop: Callable[[], bool] | None = None
+    ) -> Splits | None:
+        """The splits `request` trains on; DatasetUnavailable if they cannot be made.
 
+        None if `should_stop()` turned true while they were being made: the copies made so
+        far are kept for the job's next slice on this worker.
+        """
+        key = self._key(request)
+        if key is None:
+            return self._dataset(request.config.dataset)
+        if key not in self.augmented:
+            preparation = self.preparing.pop(key, None) or self._preparation(request)
+            splits = preparation.advance(should_stop)
+            if splits is None:
+                _keep(self.preparing, key, preparation)
+                return None
+            _keep(self.augmented, key, splits)
+        self.augmented.move_to_end(key)
+        return self.augmented[key]
+
+    def unchanged(self, request: JobRequest) -> Splits:
+        """The splits `request` starts from, before its data settings change the training set."""
+        if request.config.dataset == "class":
+            return self._combined(request)
+        return self._dataset(request.config.dataset)
+
+    def _key(self, request: JobRequest) -> tuple | None:
+        """What the run's training set depends on; None if it is the dataset's own."""
         config = request.config
         changes = (config.augment, config.train_size, config.label_noise, config.input_noise)
         if config.dataset == "class":
@@ -98,19 +127,11 @@ class _Data:
             if drawings is None:
                 raise DatasetUnavailable(CLASS_DRAWINGS_MISSING)
             # The class's drawings are split by the run's seed, so the seed is in every key.
-            key: tuple = ("class", drawings.digest(), config.seed, *changes)
-            if key not in self.augmented:
-                self._remember(key, self._class_splits(config, drawings))
-        else:
-            splits = self._dataset(config.dataset)
-            if changes == (False, None, 0.0, 0.0):
-                return splits
-            # Every change is seeded by the run's seed: the same settings make the same images.
-            key = (config.dataset, config.seed, *changes)
-            if key not in self.augmented:
-                self._remember(key, prepare_splits(config, splits))
-        self.augmented.move_to_end(key)
-        return self.augmented[key]
+            return ("class", drawings.digest(), config.seed, *changes)
+        if changes == (False, None, 0.0, 0.0):
+            return None
+        # Every change is seeded by the run's seed: the same settings make the same images.
+        return (config.dataset, config.seed, *changes)
 
     def _dataset(self, name: str) -> Splits:
         from model.data import load_splits
@@ -119,21 +140,31 @@ class _Data:
             self.splits[name] = load_splits(name)
         return self.splits[name]
 
-    def _class_splits(self, config: TrainConfig, drawings: ClassDrawings) -> Splits:
-        """Bundled plus the drawings, then the config's changes on the combined training split."""
-        from model.class_data import class_dataset, with_class_drawings
+    def _combined(self, request: JobRequest) -> Splits:
+        from model.class_data import with_class_drawings
+
+        return with_class_drawings(
+            self._dataset("bundled"), request.class_drawings, request.config.seed
+        )
+
+    def _preparation(self, request: JobRequest) -> Preparation:
+        config = request.config
+        if config.dataset != "class":
+            return Preparation(self._dataset(config.dataset), config)
+        from model.class_data import class_dataset
         from model.data import load_bundled
-        from model.training import prepare_splits
 
-        combined = with_class_drawings(self._dataset("bundled"), drawings, config.seed)
-        # Augmentation redraws each original from 28×28: the drawings' come from their pixels.
-        source = class_dataset(load_bundled(), drawings) if config.augment else None
-        return prepare_splits(config, combined, source)
+        # Bundled plus the drawings; augmentation redraws each original from 28×28, the
+        # drawings' from their pixels.
+        source = class_dataset(load_bundled(), request.class_drawings) if config.augment else None
+        return Preparation(self._combined(request), config, source)
 
-    def _remember(self, key: tuple, splits: Splits) -> None:
-        self.augmented[key] = splits
-        while len(self.augmented) > CACHED_AUGMENTED:
-            self.augmented.popitem(last=False)
+
+def _keep(cache: OrderedDict, key: tuple, value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > CACHED_AUGMENTED:
+        cache.popitem(last=False)
 
 
 def worker_main(connection: Connection, cancel: Any, pause: Any, tf_threads: int) -> None:
@@ -284,7 +315,14 @@ def _run_slice(
 
     job_id, request = message.job_id, message.request
     config = request.config
-    splits = data.for_request(request)
+    splits = data.for_request(request, should_stop=lambda: pause.is_set() or cancel.is_set())
+    if splits is None and not cancel.is_set():
+        # Asked for the worker back while the copies were being made: nothing trained yet.
+        return ("paused", job_id, None)
+    if splits is None:
+        # Stopped while its copies were being made: the weights it has (untrained, or the last
+        # slice's) are its result, as when a Stop comes just before an epoch.
+        splits = data.unchanged(request)
     last_epoch = request.first_epoch + config.epochs - 1
     pending: list[EpochLog] = []
     pending_seconds: list[float] = []
