@@ -82,6 +82,21 @@ def test_shutdown_while_a_job_trains_lets_the_worker_exit_by_itself() -> None:
     assert pool.status(job_id).state == FAILED
 
 
+def test_shutdown_while_a_job_makes_its_copies_lets_the_worker_exit_by_itself() -> None:
+    recorded: list = []
+    pool = JobManager(workers=1, recorder=recorded.append)
+    # The whole training set's copies: tens of seconds of Pillow, far past the shutdown's 4 s.
+    config = SHORT.with_changes(augment=True, seed=31)
+    job_id = pool.submit(JobRequest(config, tag="run-f"))
+    pool.wait(job_id, lambda view: view.state == RUNNING, WAIT)
+    exit_codes = pool.shutdown()
+    # It stopped making copies when asked for the worker back, rather than being killed.
+    assert exit_codes == [0]
+    assert {(view.tag, view.state, view.epochs_done) for view in recorded} == {
+        ("run-f", RUNNING, 0)
+    }
+
+
 def test_a_job_the_shutdown_takes_back_keeps_its_optimizer_state_and_continues_exactly() -> None:
     from model.data import load_splits
     from model.training import train
