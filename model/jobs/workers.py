@@ -222,8 +222,8 @@ def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
                 return
             if message is None:
                 return
-            _serve(message, connection, cancel, pause, data)
-            shapes = with_latest(shapes, shape_key(message.request.config), CACHED_ENGINES)
+            if _serve(message, connection, cancel, pause, data):
+                shapes = with_latest(shapes, shape_key(message.request.config), CACHED_ENGINES)
             # Compile only while nothing waits: a queued job should not wait for XLA, nor a
             # stopping server (it asks every worker to pause) for the seconds it takes.
             if not connection.poll(NEXT_JOB_WAIT_SECONDS) and not pause.is_set():
@@ -235,17 +235,23 @@ def _serve_forever(connection: Connection, cancel: Any, pause: Any) -> None:
             connection.send(("ready", shapes, None))
 
 
-def _serve(message: Slice, connection: Connection, cancel: Any, pause: Any, data: _Data) -> None:
+def _serve(message: Slice, connection: Connection, cancel: Any, pause: Any, data: _Data) -> bool:
+    """Run one slice and send its reply; whether it built (or reused) the job's network."""
     job_id = message.job_id
     try:
-        connection.send(_run_slice(message, connection, cancel, pause, data))
+        reply = _run_slice(message, connection, cancel, pause, data)
+        connection.send(reply)
     except DatasetUnavailable as error:
         connection.send(("error", job_id, str(error), DATASET_ERROR))
+        return False
     except OSError:
         raise
     except Exception as error:
         detail = "".join(traceback.format_exception_only(error)).strip()
         connection.send(("error", job_id, f"Training failed: {detail}", TRAINING_ERROR))
+        return False
+    # Handed back while its copies were still being made: no network was built.
+    return reply[2] is not None
 
 
 def _release_memory() -> None:
