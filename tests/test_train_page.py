@@ -255,7 +255,7 @@ def test_the_expected_time_is_shown_beside_train_and_a_run_over_the_cap_is_refus
     assert not at.error and not at.button(key="train_button").proto.disabled
 
 
-def _paused_progress() -> None:
+def _paused_progress(epochs_done: int) -> None:
     from model.config import TrainConfig
     from model.jobs.api import QUEUED, JobView
     from ui.runs import Run
@@ -266,7 +266,7 @@ def _paused_progress() -> None:
         "me",
         QUEUED,
         3,
-        1,
+        epochs_done,
         100,
         (),
         None,
@@ -285,7 +285,14 @@ def _paused_progress() -> None:
 
 
 def test_a_run_paused_after_its_first_epoch_says_so_and_that_it_goes_on() -> None:
-    at = AppTest.from_function(_paused_progress).run(timeout=APP_TIMEOUT)
+    at = AppTest.from_function(_paused_progress, args=(1,)).run(timeout=APP_TIMEOUT)
     text = at.info[0].value
     assert text.startswith("Paused after 1 epoch so that other runs can start")
     assert "it goes on by itself (you are number 3 in the queue, " in text
+
+
+def test_a_run_paused_while_its_copies_were_made_says_so() -> None:
+    at = AppTest.from_function(_paused_progress, args=(0,)).run(timeout=APP_TIMEOUT)
+    text = at.info[0].value
+    assert text.startswith("Paused while its augmented copies were being made")
+    assert "0 epochs" not in text and "(you are number 3 in the queue, " in text

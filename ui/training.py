@@ -64,7 +64,13 @@ def render_progress(run: Run, view: JobView) -> None:
     if view.state == QUEUED:
         wait = "" if view.estimated_wait is None else f", {format_duration(view.estimated_wait)}"
         place = f"you are number {view.position} in the queue{wait}"
-        if view.preempted:
+        if view.preempted and view.epochs_done == 0:
+            # Handed back while its worker was still making the augmented copies.
+            text = (
+                "Paused while its augmented copies were being made, so that other runs can "
+                f"start or shorter ones go first; it goes on from them by itself ({place})."
+            )
+        elif view.preempted:
             epochs = run.earlier_epochs + view.epochs_done
             text = (
                 f"Paused after {epochs} epoch{'' if epochs == 1 else 's'} so that other runs "
