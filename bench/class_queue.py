@@ -107,8 +107,8 @@ def main() -> int:
                     views[job_id] = view
             time.sleep(POLL_SECONDS)
         hog_epochs = [manager.peek(job_id).epochs_done for job_id in hogs]
-        class_done = time.monotonic()
         if args.augment:
+            class_done = time.monotonic()
             for job_id in hogs:
                 manager.wait(job_id, lambda view: view.epochs_done > 0, CLASS_TIMEOUT)
             after_class = time.monotonic() - class_done
