@@ -75,12 +75,15 @@ class Preparation:
                 Splits(train, splits.validation, splits.test), config, source
             )
 
-    def advance(self, should_stop: Callable[[], bool] | None = None) -> Splits | None:
-        """The splits the run trains on, or None if `should_stop()` turned true first."""
+    def advance(self, should_stop: Callable[[], bool] | None = None) -> bool:
+        """Make the training split until it is made (True) or `should_stop()` turns true first
+        (False: call again to go on)."""
+        return self._augmentation is None or self._augmentation.advance(should_stop)
+
+    def splits(self) -> Splits:
+        """The splits the run trains on (`advance` must have returned True)."""
         config, splits, train = self._config, self._splits, self._sampled
         if self._augmentation is not None:
-            if not self._augmentation.advance(should_stop):
-                return None
             train = self._augmentation.train()
         if config.label_noise > 0:
             train = with_label_noise(train, config.label_noise, config.seed)
@@ -98,6 +101,6 @@ def training_splits(splits: Splits, config: TrainConfig, source: Dataset | None 
     as it would be if the person labelling the data had made the mistake.
     `source` is the raw images augmentation redraws (see `model.augment.Augmentation`).
     """
-    prepared = Preparation(splits, config, source).advance()
-    assert prepared is not None  # nothing asks it to stop
-    return prepared
+    preparation = Preparation(splits, config, source)
+    preparation.advance()
+    return preparation.splits()

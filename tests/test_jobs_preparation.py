@@ -7,6 +7,7 @@ import threading
 from multiprocessing import Event, Pipe
 
 import numpy as np
+import pytest
 
 from model.config import TrainConfig
 from model.data import load_splits
@@ -33,9 +34,12 @@ def test_copies_made_in_many_goes_are_the_copies_made_in_one() -> None:
     preparation = Preparation(splits, config)
     goes = 1
     # Asked to stop after every image: one image's copies per call.
-    while (prepared := preparation.advance(should_stop=lambda: True)) is None:
+    while not preparation.advance(should_stop=lambda: True):
+        with pytest.raises(RuntimeError, match="not all made"):
+            preparation.splits()
         goes += 1
     assert goes == 10
+    prepared = preparation.splits()
     assert_same_splits(prepared, training_splits(splits, config))
     assert len(prepared.train) == 10 * 25
 

@@ -85,12 +85,6 @@ class _Data:
         self.augmented: OrderedDict[tuple, Splits] = OrderedDict()
         self.preparing: OrderedDict[tuple, Preparation] = OrderedDict()
 
-    def for_config(self, config: TrainConfig) -> Splits:
-        """The splits of a run on a dataset the worker loads itself (not "class")."""
-        splits = self.for_request(JobRequest(config))
-        assert splits is not None  # nothing asks it to stop
-        return splits
-
     def for_request(
         self, request: JobRequest, should_stop: Callable[[], bool] | None = None
     ) -> Splits | None:
@@ -104,11 +98,10 @@ class _Data:
             return self._dataset(request.config.dataset)
         if key not in self.augmented:
             preparation = self.preparing.pop(key, None) or self._preparation(request)
-            splits = preparation.advance(should_stop)
-            if splits is None:
+            if not preparation.advance(should_stop):
                 _keep(self.preparing, key, preparation)
                 return None
-            _keep(self.augmented, key, splits)
+            _keep(self.augmented, key, preparation.splits())
         self.augmented.move_to_end(key)
         return self.augmented[key]
 
@@ -282,13 +275,14 @@ def _warm_up(data: _Data) -> tuple[tuple, tuple[TrainConfig, float, float, float
     """
     from model.training import train
 
+    # Neither config changes the training data: both train on the bundled splits as loaded.
     loading = TrainConfig(hidden_units=(1,), epochs=1, batch_size=64)
-    train(loading, data.for_config(loading))
+    train(loading, data.unchanged(JobRequest(loading)))
     lesson = TrainConfig(epochs=2)
     calls: list[float] = []
     train(
         lesson,
-        data.for_config(lesson),
+        data.unchanged(JobRequest(lesson)),
         on_call=lambda epochs, seconds, xla: calls.append(seconds / epochs),
     )
     _compile_idle()
