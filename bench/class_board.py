@@ -47,6 +47,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from bench.board_refresh import REFRESH_REPEATS, measure_board
+from bench.class_browser import CANVAS, CHECK_TIMEOUT_MS, metric_value, wait_for_results
 from bench.class_drawings import add_drawing, strokes
 from bench.class_measure import (
     CREEP_TARGET_MB,
@@ -55,15 +56,7 @@ from bench.class_measure import (
     creep,
     set_browser_priority,
 )
-from bench.class_sessions import (
-    CANVAS,
-    CHECK_TIMEOUT_MS,
-    PAGES_LOADING_AT_ONCE,
-    Countdown,
-    SessionResult,
-    metric_value,
-    wait_for_results,
-)
+from bench.class_sessions import PAGES_LOADING_AT_ONCE, Countdown, SessionResult
 from model.config import TrainConfig, describe
 from model.limits import MAX_RUNS_PER_CLIENT_ENV
 from store.database import DATA_DIR_ENV, DATABASE_URL_ENV, SQLITE_FILE

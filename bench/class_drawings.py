@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bench.class_sessions import CANVAS, NO_ANSWER, metric_value
+from bench.class_browser import CANVAS, NO_ANSWER, metric_value
 from tests.test_browser_draw import ellipse, line
 
 SENT = re.compile("once your teacher approves")

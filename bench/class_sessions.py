@@ -1,29 +1,29 @@
-"""What one browser session of the classroom benchmark does: train, check its results, draw a 1."""
+"""What one learner of the classroom benchmark does: train, check its results, draw a 1.
+
+The steps are written once, against a `Tabs` that opens the Train page: Chromium tabs driven by
+Playwright (`bench/class_browser.py`) or headless sessions that speak the page's websocket
+protocol and render nothing (`bench/class_headless.py`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import statistics
-import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from model.config import TrainConfig, describe, parameter_counts
 
-CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
-NO_ANSWER = "–"
-PAGE_TIMEOUT_MS = 120_000
-# Generous: on this machine the browsers wait for CPU; a leak shows as other text, not as none.
-CHECK_TIMEOUT_MS = 60_000
-# Learners arrive over a minute, not in one instant; the page loads are not timed, and thirty
-# at once would only measure this machine's browser.
-PAGES_LOADING_AT_ONCE = 4
 TRAINING_SHOWN = re.compile(
     r"Waiting for a free training process|Epoch \d+ of \d+|Starting the training processes"
-    r"|Paused after \d+ epochs?"
+    r"|Paused after \d+ epochs?|Paused while its augmented copies"
 )
 # The estimate beside Train warns of a long run (`model.limits.long_run_warning`): not a failure.
 LONG_RUN_NOTICE = re.compile("shared with everyone using it")
+# Learners arrive over a minute, not in one instant; the page loads are not timed, and thirty
+# at once would only measure this machine's browser.
+PAGES_LOADING_AT_ONCE = 4
 # The class uses 10+i units in the first layer; the single runs, alone, get shapes of their
 # own too (a network shape new to the workers costs a trace), and the median of them is used.
 # Shapes are the engine's padded widths (`model.config.padded_units`): these are 48-32, 48-48
@@ -60,6 +60,50 @@ class SessionResult:
         return self.results_at - self.pressed_at
 
 
+@dataclass(frozen=True)
+class OwnResults:
+    """What the Train page shows of this session's own network once its run 1 is done."""
+
+    network: str
+    heading: str
+    second_run: str
+    parameter_total: str
+    model: str
+
+
+def own_results_checks(config: TrainConfig) -> OwnResults:
+    return OwnResults(
+        network=f"Network: {describe(config)}",
+        heading="Run 1",
+        second_run="Run 2",
+        parameter_total=f"Total parameters: {sum(parameter_counts(config)):,} (weights and biases",
+        model=describe(config),
+    )
+
+
+def own_model_on_draw(config: TrainConfig) -> str:
+    """The Draw page's "Answering now" text for this session's run 1."""
+    return f"your model from run 1 ({describe(config)}, {config.epochs} epochs"
+
+
+class Tab(Protocol):
+    """One learner's Train page, open in its own session."""
+
+    async def press_train(self, result: SessionResult) -> None: ...
+
+    async def wait_for_results(self, result: SessionResult, timeout: float) -> None: ...
+
+    async def check_own_results(self, config: TrainConfig, result: SessionResult) -> None: ...
+
+    async def draw_a_one(self, config: TrainConfig, result: SessionResult) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Tabs(Protocol):
+    async def open_train(self, query: str, config: TrainConfig) -> Tab: ...
+
+
 class Countdown:
     """An event set once every party has arrived (or given up)."""
 
@@ -75,193 +119,93 @@ class Countdown:
             self.done.set()
 
 
-def train_url(base: str, units: tuple[int, ...], seed: int) -> str:
-    return f"{base}/train?units={','.join(map(str, units))}&seed={seed}"
+def train_query(units: tuple[int, ...], seed: int) -> str:
+    return f"units={','.join(map(str, units))}&seed={seed}"
 
 
-async def open_train_page(context, url: str, config: TrainConfig):
-    from playwright.async_api import expect
-
-    page = await context.new_page()
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
-    await page.goto(url)
-    main = page.get_by_test_id("stMain")
-    await expect(main.get_by_text(f"Network: {describe(config)}")).to_be_visible()
-    return page
-
-
-def results_shown(page):
-    return page.get_by_test_id("stMetric").filter(has_text="Test accuracy")
-
-
-def metric_value(page, label: str):
-    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
-
-
-def problem_shown(page):
-    """An error, or a warning other than the estimate's long-run notice (not a failure)."""
-    warning = page.get_by_test_id("stAlertContentWarning").filter(has_not_text=LONG_RUN_NOTICE)
-    return warning.or_(page.get_by_test_id("stAlertContentError"))
-
-
-async def press_train(page, result: SessionResult) -> None:
-    """Press Train and wait until the page shows the job queued, running or done."""
-    from playwright.async_api import expect
-
-    result.pressed_at = time.monotonic()
-    await page.get_by_role("button", name="Train", exact=True).click()
-    training = page.get_by_text(TRAINING_SHOWN)
-    await expect(training.or_(results_shown(page)).or_(problem_shown(page)).first).to_be_visible()
-
-
-async def wait_for_results(page, result: SessionResult, timeout_ms: float) -> None:
-    from playwright.async_api import expect
-
-    problem = problem_shown(page)
-    await expect(results_shown(page).or_(problem).first).to_be_visible(timeout=timeout_ms)
-    result.results_at = time.monotonic()
-    if await problem.count():
-        # On one line: the alert's icon comes first as a line of its own ("warning").
-        text = " ".join((await problem.first.inner_text()).split())
-        raise RuntimeError(f"training failed: {text}")
-
-
-async def check_own_results(page, config: TrainConfig, result: SessionResult) -> None:
-    """Everything shown with the results must describe this session's network, run 1."""
-    main = page.get_by_test_id("stMain")
-    total = sum(parameter_counts(config))
-    checks = {
-        "run number": main.get_by_role("heading", name="Run 1", exact=True),
-        "parameter total": main.get_by_text(f"Total parameters: {total:,} (weights and biases"),
-        "sidebar model": page.get_by_test_id("stSidebar").get_by_text(describe(config)),
-    }
-    for name, locator in checks.items():
-        if await locator.count() != 1:
-            result.leaks.append(name)
-    if await main.get_by_role("heading", name="Run 2").count():
-        result.leaks.append("a second run")
-
-
-async def draw_a_one(page, config: TrainConfig, result: SessionResult) -> None:
-    from playwright.async_api import expect
-
-    await page.locator(".st-key-page_menu").get_by_role("link", name="Draw").click()
-    own_model = f"your model from run 1 ({describe(config)}, 100 epochs"
-    answering = page.get_by_text(own_model)
-    try:
-        await expect(answering).to_be_visible(timeout=CHECK_TIMEOUT_MS)
-    except AssertionError:
-        # A starved browser may take longer than the check's timeout to draw the page: only
-        # another model named there is a leak.
-        shown = page.get_by_text("Answering now:")
-        await expect(shown).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-        if own_model not in await shown.inner_text():
-            result.leaks.append(f"Draw page model ({await shown.inner_text()})")
-    canvas = page.locator(CANVAS)
-    await canvas.scroll_into_view_if_needed()
-    await expect(canvas).to_be_visible()
-    box = await canvas.bounding_box()
-    x, top, bottom = box["x"] + box["width"] / 2, box["y"] + 35, box["y"] + box["height"] - 35
-    await page.mouse.move(x, top)
-    await page.mouse.down()
-    for step in range(1, 13):
-        await page.mouse.move(x, top + (bottom - top) * step / 12, steps=3)
-    await page.mouse.up()
-    value = (
-        page.get_by_test_id("stMetric")
-        .filter(has_text="Prediction")
-        .get_by_test_id("stMetricValue")
-    )
-    await expect(value).not_to_have_text(NO_ANSWER)
-    result.prediction = await value.inner_text()
-
-
-async def single_run(browser, base: str, job_timeout_ms: float) -> float:
+async def single_run(tabs: Tabs, timeout: float) -> float:
     """Warm the pool with a one-epoch run, then time default runs alone (100 epochs, batch 32)
     and return the median."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    warm_config = TrainConfig(hidden_units=(5,), epochs=1)
+    tab = await tabs.open_train("units=5&epochs=1", warm_config)
     try:
-        warm_config = TrainConfig(hidden_units=(5,), epochs=1)
-        page = await open_train_page(context, f"{base}/train?units=5&epochs=1", warm_config)
         warm = SessionResult(-1, (5,))
-        await press_train(page, warm)
-        await wait_for_results(page, warm, job_timeout_ms)
-        await page.close()
-        seconds = []
-        for units in SINGLE_RUN_UNITS:
-            config = TrainConfig(hidden_units=units, seed=1)
-            page = await open_train_page(context, train_url(base, units, 1), config)
-            timed = SessionResult(0, units)
-            await press_train(page, timed)
-            await wait_for_results(page, timed, job_timeout_ms)
-            seconds.append(timed.seconds)
-            await page.close()
-        return statistics.median(seconds)
+        await tab.press_train(warm)
+        await tab.wait_for_results(warm, timeout)
     finally:
-        await context.close()
+        await tab.close()
+    seconds = []
+    for units in SINGLE_RUN_UNITS:
+        config = TrainConfig(hidden_units=units, seed=1)
+        tab = await tabs.open_train(train_query(units, 1), config)
+        try:
+            timed = SessionResult(0, units)
+            await tab.press_train(timed)
+            await tab.wait_for_results(timed, timeout)
+            seconds.append(timed.seconds)
+        finally:
+            await tab.close()
+    return statistics.median(seconds)
 
 
 async def one_learner(
-    browser,
-    base: str,
+    tabs: Tabs,
     index: int,
     loading: asyncio.Semaphore,
     loaded: Countdown,
     pressed: Countdown,
-    timeout_ms: float,
+    timeout: float,
 ) -> SessionResult:
     units = (FIRST_CLASS_UNITS + index, SECOND_LAYER_UNITS)
     config = TrainConfig(hidden_units=units, seed=FIRST_SEED + index)
     result = SessionResult(index, units)
     gates = [loaded, pressed]
-    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    tab = None
     step = "opening the Train page"
     try:
         async with loading:
-            page = await open_train_page(context, train_url(base, units, config.seed), config)
+            tab = await tabs.open_train(train_query(units, config.seed), config)
         gates.pop(0).arrive()
         await loaded.done.wait()
         step = "pressing Train"
-        await press_train(page, result)
+        await tab.press_train(result)
         gates.pop(0).arrive()
         step = "training"
-        await wait_for_results(page, result, timeout_ms)
+        await tab.wait_for_results(result, timeout)
         step = "checking the results"
-        await check_own_results(page, config, result)
+        await tab.check_own_results(config, result)
         step = "drawing"
-        await draw_a_one(page, config, result)
+        await tab.draw_a_one(config, result)
     except Exception as error:
         first_line = str(error).splitlines()[0][:200] if str(error) else ""
         result.error = f"{step}: {type(error).__name__}: {first_line}"
     finally:
         for gate in gates:
             gate.arrive()
-        await context.close()
+        if tab is not None:
+            await tab.close()
     return result
 
 
-async def start_hog(browser, base: str, index: int):
-    """A session that starts the most work one run may ask for and keeps its tab open."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+async def start_hog(tabs: Tabs, index: int) -> Tab:
+    """A session that starts the most work one run may ask for and stays open."""
     units = (*HOG_UNITS[:-1], HOG_UNITS[-1] + index)
     config = TrainConfig(hidden_units=units, epochs=HOG_EPOCHS, batch_size=HOG_BATCH)
-    url = f"{train_url(base, units, 1)}&epochs={HOG_EPOCHS}&batch={HOG_BATCH}"
-    page = await open_train_page(context, url, config)
-    await press_train(page, SessionResult(-2 - index, units))
-    return context
+    query = f"{train_query(units, 1)}&epochs={HOG_EPOCHS}&batch={HOG_BATCH}"
+    tab = await tabs.open_train(query, config)
+    await tab.press_train(SessionResult(-2 - index, units))
+    return tab
 
 
-async def late_arrivals(browser, base: str, timeout_ms: float) -> None:
+async def late_arrivals(tabs: Tabs, timeout: float) -> None:
     """Default runs pressed one at a time while the hogs train (their waits are in the job log)."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
-    try:
-        for index, units in enumerate(LATE_ARRIVAL_UNITS):
-            await asyncio.sleep(LATE_ARRIVAL_GAP_SECONDS)
-            config = TrainConfig(hidden_units=units, seed=1)
-            page = await open_train_page(context, train_url(base, units, 1), config)
+    for index, units in enumerate(LATE_ARRIVAL_UNITS):
+        await asyncio.sleep(LATE_ARRIVAL_GAP_SECONDS)
+        config = TrainConfig(hidden_units=units, seed=1)
+        tab = await tabs.open_train(train_query(units, 1), config)
+        try:
             late = SessionResult(100 + index, units)
-            await press_train(page, late)
-            await wait_for_results(page, late, timeout_ms)
-            await page.close()
-    finally:
-        await context.close()
+            await tab.press_train(late)
+            await tab.wait_for_results(late, timeout)
+        finally:
+            await tab.close()
