@@ -112,6 +112,10 @@ class BrowserTab:
         await expect(value).not_to_have_text(NO_ANSWER)
         result.prediction = await value.inner_text()
 
+    def page_runs(self) -> None:
+        """Not known: the page's protocol is inside the browser."""
+        return None
+
     async def close(self) -> None:
         await self.context.close()
 

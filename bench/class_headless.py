@@ -96,6 +96,9 @@ class HeadlessTab:
         await session.wait_until(answered, CHECK_TIMEOUT)
         result.prediction = session.find(is_metric("Prediction")).text
 
+    def page_runs(self) -> tuple[int, int]:
+        return self.session.full_runs, self.session.fragment_runs
+
     async def close(self) -> None:
         await self.session.close()
 

@@ -160,6 +160,13 @@ def report_classroom(
     for r in leaking:
         print(f"  session {r.index} (units {r.units}): wrong {', '.join(r.leaks)}")
     print(f"Draw answers to a drawn 1: {predictions.count('1')} × '1' of {len(predictions)}")
+    counted = [r.page_runs for r in results if r.page_runs is not None]
+    if counted:
+        print(
+            "page runs per session on the server (median): "
+            f"{statistics.median(full for full, _ in counted):.0f} whole-page, "
+            f"{statistics.median(fragment for _, fragment in counted):.0f} fragment"
+        )
     print(
         f"in the browsers: makespan {makespan:.1f} s (first press to last results shown), "
         f"ideal {len(results)} × {single:.1f} / {workers} = {ideal:.1f} s, "

@@ -52,6 +52,8 @@ class SessionResult:
     prediction: str | None = None
     leaks: list[str] = field(default_factory=list)
     error: str | None = None
+    # Runs of its pages the server made for this session (whole page, fragment), if known.
+    page_runs: tuple[int, int] | None = None
 
     @property
     def seconds(self) -> float | None:
@@ -96,6 +98,8 @@ class Tab(Protocol):
     async def check_own_results(self, config: TrainConfig, result: SessionResult) -> None: ...
 
     async def draw_a_one(self, config: TrainConfig, result: SessionResult) -> None: ...
+
+    def page_runs(self) -> tuple[int, int] | None: ...
 
     async def close(self) -> None: ...
 
@@ -183,6 +187,7 @@ async def one_learner(
         for gate in gates:
             gate.arrive()
         if tab is not None:
+            result.page_runs = tab.page_runs()
             await tab.close()
     return result
 

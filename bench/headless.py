@@ -42,13 +42,15 @@ class Shown:
     text: str
     widget_id: str = ""
     alert_format: int = 0
+    # The fragment that drew it: a widget there reruns only that fragment, as in the browser.
+    fragment_id: str = ""
 
     @property
     def in_sidebar(self) -> bool:
         return self.path[0] == SIDEBAR
 
 
-def shown_from(path: tuple[int, ...], element: Element) -> Shown:
+def shown_from(path: tuple[int, ...], element: Element, fragment_id: str = "") -> Shown:
     kind = element.WhichOneof("type") or "empty"
     proto = getattr(element, kind, None)
     label = getattr(proto, "label", "") if proto is not None else ""
@@ -59,7 +61,8 @@ def shown_from(path: tuple[int, ...], element: Element) -> Shown:
             text = value
             break
     alert_format = proto.format if kind == "alert" else 0
-    return Shown(path, kind, label, text, getattr(proto, "id", "") or "", alert_format)
+    widget_id = getattr(proto, "id", "") or ""
+    return Shown(path, kind, label, text, widget_id, alert_format, fragment_id)
 
 
 @dataclass
@@ -90,6 +93,9 @@ class HeadlessSession:
         self._timers: dict[str, tuple[float, asyncio.Task]] = {}
         self._changed = asyncio.Condition()
         self._runs_finished = 0
+        # Runs of the page the server started for this session: whole page, and fragment only.
+        self.full_runs = 0
+        self.fragment_runs = 0
         # Only a run's first and last messages name it; the deltas between belong to it.
         self._run_id = ""
         self._running = False
@@ -150,7 +156,8 @@ class HeadlessSession:
         button = self.find(lambda shown: shown.kind == "button" and shown.label == label)
         if button is None:
             raise LookupError(f"no button {label!r} on the page")
-        await self.rerun([WidgetState(id=button.widget_id, trigger_value=True)])
+        trigger = WidgetState(id=button.widget_id, trigger_value=True)
+        await self.rerun([trigger], fragment_id=button.fragment_id)
 
     async def go_to(self, page: str) -> None:
         """Follow the page menu to `page` (its URL path), keeping the query string's lab."""
@@ -172,7 +179,8 @@ class HeadlessSession:
             "data": data_url,
         }
         value = json.dumps({"drawing": drawing})
-        await self.rerun([WidgetState(id=canvas.widget_id, json_value=value)])
+        state = WidgetState(id=canvas.widget_id, json_value=value)
+        await self.rerun([state], fragment_id=canvas.fragment_id)
 
     # -- what the page shows ---------------------------------------------------------------
 
@@ -235,7 +243,10 @@ class HeadlessSession:
         if kind == "new_session":
             self._run_id = run.script_run_id
             self._running = True
-            if not run.fragment_ids:
+            if run.fragment_ids:
+                self.fragment_runs += 1
+            else:
+                self.full_runs += 1
                 # A full run: the browser drops its fragments' timers (`cleanupAutoReruns`).
                 for _interval, timer in self._timers.values():
                     timer.cancel()
@@ -268,9 +279,9 @@ class HeadlessSession:
         path = tuple(message.metadata.delta_path)
         delta = message.delta
         if delta.WhichOneof("type") == "new_element":
-            shown = shown_from(path, delta.new_element)
+            shown = shown_from(path, delta.new_element, delta.fragment_id)
         else:
-            shown = Shown(path, "block", "", "")
+            shown = Shown(path, "block", "", "", fragment_id=delta.fragment_id)
         # Whatever stood at this path and below it belongs to the element now placed there.
         for old in [p for p in self._placed if p[: len(path)] == path and p != path]:
             if self._placed[old].run_id != run_id:

@@ -296,3 +296,45 @@ def test_a_run_paused_while_its_copies_were_made_says_so() -> None:
     text = at.info[0].value
     assert text.startswith("Paused while its augmented copies were being made")
     assert "0 epochs" not in text and "(you are number 3 in the queue, " in text
+
+
+def _view(state: str, work_left: float | None = None):
+    from model.jobs.api import JobView
+
+    return JobView(
+        7,
+        "me",
+        state,
+        None,
+        0,
+        100,
+        (),
+        None,
+        None,
+        None,
+        None,
+        0.0,
+        0.5,
+        None,
+        None,
+        work_left=work_left,
+    )
+
+
+def test_the_live_view_reruns_the_page_when_the_run_ends_or_needs_the_other_pace() -> None:
+    from model.jobs.api import DONE, QUEUED, RUNNING, STOPPED
+    from ui.training import QUEUED_POLL_SECONDS, page_must_rerun
+
+    # Ended, or gone: the results (or the loss) are the whole page's.
+    assert page_must_rerun(None, polled_slowly=False)
+    assert page_must_rerun(_view(DONE), polled_slowly=True)
+    assert page_must_rerun(_view(STOPPED), polled_slowly=False)
+    # The pace it is polled at still fits.
+    assert not page_must_rerun(_view(RUNNING, 5.0), polled_slowly=False)
+    assert not page_must_rerun(_view(QUEUED), polled_slowly=True)
+    # Paused for others: slow down.
+    assert page_must_rerun(_view(QUEUED), polled_slowly=False)
+    # Started from the queue: quick polls only for a run that outlasts a slow poll.
+    assert not page_must_rerun(_view(RUNNING, QUEUED_POLL_SECONDS / 2), polled_slowly=True)
+    assert page_must_rerun(_view(RUNNING, QUEUED_POLL_SECONDS * 3), polled_slowly=True)
+    assert page_must_rerun(_view(RUNNING, None), polled_slowly=True)

@@ -89,29 +89,56 @@ def render_progress(run: Run, view: JobView) -> None:
     )
 
 
+def page_must_rerun(view: JobView | None, polled_slowly: bool) -> bool:
+    """Whether a poll of the live view hands over to a run of the whole page.
+
+    When the job has ended (the results, the buttons), or when it now needs the other pace:
+    a run that has paused (queued behind others) is polled slowly. A queued run that starts
+    needs the quick pace only if it will train longer than a slow poll: a class's default runs
+    end before the next one, and a run of the whole Train page costs the server as much as
+    dozens of polls.
+    """
+    if view is None or view.finished:
+        return True
+    queued = view.state == QUEUED
+    if queued == polled_slowly:
+        return False
+    if polled_slowly:
+        return view.work_left is None or view.work_left > QUEUED_POLL_SECONDS
+    return True
+
+
 def live_view() -> None:
     """While a job runs, poll it a few times a second and redraw the progress and the curves.
 
-    A queued job is polled slowly; when it starts (or ends) the whole page reruns, which
-    sets the polling pace anew. A job paused for others (after its first epoch, when a class
-    presses Train together) is polled slowly too: thirty tabs polling quickly would take a
-    core of the server from the training.
+    A queued job is polled slowly, and only its place in the queue is redrawn: its curves and
+    map cannot change until it trains again. A job paused for others (after its first epoch,
+    when a class presses Train together) is queued too: thirty tabs polling quickly would take
+    a core of the server from the training. `page_must_rerun` says when a poll hands over to
+    a run of the whole page, which sets the pace anew.
     """
     run = latest_run()
     view = None if run is None or run.job_id is None else job_manager().peek(run.job_id)
-    queued = view is not None and view.state == QUEUED
+    slowly = view is not None and view.state == QUEUED
+    if slowly:
+        # The curves and map drawn once below the queue's news: all the job has trained so far.
+        sync(with_history=True)
 
-    @st.fragment(run_every=QUEUED_POLL_SECONDS if queued else POLL_SECONDS)
+    @st.fragment(run_every=QUEUED_POLL_SECONDS if slowly else POLL_SECONDS)
     def poll() -> None:
         run = latest_run()
-        view = sync(with_history=True)
-        if run is None or view is None or view.finished or (view.state == QUEUED) != queued:
+        view = sync(with_history=not slowly)
+        if run is None or page_must_rerun(view, slowly):
             st.rerun()
         render_progress(run, view)
-        render_curves(run.history)
-        show_training_hidden_space(run.result_weights)
+        if not slowly:
+            render_curves(run.history)
+            show_training_hidden_space(run.result_weights)
 
     poll()
+    if slowly and run is not None:
+        render_curves(run.history)
+        show_training_hidden_space(run.result_weights)
 
 
 def render_summary(config: TrainConfig) -> None:
