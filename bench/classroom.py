@@ -56,6 +56,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -177,15 +178,19 @@ async def browser_classroom(
         await playwright.stop()
 
 
-def numpy_single_run() -> float:
-    """Seconds of the NumPy reference trainer (bench/train_speed.py) for one default run."""
+def numpy_single_run(repeats: int = 3) -> float:
+    """Seconds of the NumPy reference trainer (bench/train_speed.py) for one default run: the
+    median of `repeats`, so that one slow moment of a shared machine does not set the ideal."""
     from bench.train_speed import train_numpy
     from model.data import load_splits
 
     splits = load_splits()
-    started = time.perf_counter()
-    train_numpy(splits)
-    return time.perf_counter() - started
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        train_numpy(splits)
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
 
 
 def run_in_own_session(workers: int) -> int:
@@ -281,7 +286,7 @@ def main() -> int:
         )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"NumPy reference run: {numpy_single:.2f} s; ideal {class_size} × that / "
+        f"NumPy reference run (median of 3): {numpy_single:.2f} s; ideal {class_size} × that / "
         f"{args.workers} = {numpy_ideal:.1f} s"
     )
     print(f"makespan/ideal: {ratio:.2f}")
