@@ -8,7 +8,12 @@ until the last epoch's metrics arrive, once for a network shape the worker has n
 layer, since a worker readies the default's own padded shape while it starts) and once for the
 default network (repeat: the worker XLA-compiled its shape while idle). The NumPy reference runs
 single-threaded BLAS, which is fastest for these small matrices.
-The last two lines are the ratios `engine/fit` (fresh run) and `engine/numpy` (repeat run).
+Then the `.keras` file a finished run gets, for the fresh run's widths (25-17, which the engine
+pads, as it does most runs'): written directly (`model.keras_export`) against the way it was
+made before (a compiled Keras model of the run's widths, its weights and optimizer state set,
+`model.save`), the two timed in turns, the median of each.
+The last three lines are the ratios `engine/fit` (fresh run), `engine/numpy` (repeat run) and
+`export/keras_save` (target: at most 0.2).
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.config import TrainConfig
 from model.data import Splits, load_splits
-from model.engine import glorot_weights
+from model.engine import glorot_weights, state_variables
 from model.epochs import shuffled_order
-from model.forward import sigmoid
+from model.forward import NetworkWeights, sigmoid
 from model.jobs import DONE, JobManager, JobRequest
 
 CONFIG = TrainConfig()
@@ -43,6 +48,7 @@ ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7
 # Keras clips probabilities by this before taking logs in binary cross-entropy.
 PROBABILITY_EPSILON = 1e-7
 READY_TIMEOUT = 300.0
+EXPORT_REPEATS = 10
 
 
 def time_engine(manager: JobManager, config: TrainConfig) -> float:
@@ -119,6 +125,46 @@ def time_fit(splits: Splits) -> float:
     return time.perf_counter() - started
 
 
+def keras_save_export(
+    config: TrainConfig, weights: NetworkWeights, state: list[np.ndarray]
+) -> bytes:
+    """The `.keras` export as it was, for the comparison: a compiled model of the run's own
+    widths, its weights and optimizer state set, through `model.save`."""
+    from model.network import build_model, compile_model, keras_file_bytes
+
+    model = compile_model(build_model(config), config)
+    model.optimizer.build(model.trainable_variables)
+    model.set_weights(weights.as_list())
+    for variable, value in zip(state_variables(model.optimizer), state, strict=True):
+        variable.assign(value)
+    model.optimizer.learning_rate = config.learning_rate
+    return keras_file_bytes(model)
+
+
+def time_export(splits: Splits) -> tuple[float, float]:
+    """Median seconds of the direct export and of the `model.save` one, for a trained run."""
+    from model.keras_export import keras_file_bytes
+    from model.training import train
+
+    config = FRESH_CONFIG.with_changes(epochs=2)
+    result = train(config, splits)
+    weights, state = result.weights, result.optimizer_state or []
+    exports = {
+        "direct": lambda: keras_file_bytes(config, weights, state),
+        "keras_save": lambda: keras_save_export(config, weights, state),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in exports}
+    # Each once untimed (the direct one builds its template then), then in turns.
+    for export in exports.values():
+        export()
+    for _ in range(EXPORT_REPEATS):
+        for name, export in exports.items():
+            started = time.perf_counter()
+            export()
+            seconds[name].append(time.perf_counter() - started)
+    return float(np.median(seconds["direct"])), float(np.median(seconds["keras_save"]))
+
+
 def main() -> None:
     splits = load_splits()
     manager = JobManager(workers=1)
@@ -135,6 +181,8 @@ def main() -> None:
     numpy_history = train_numpy(splits)
     numpy_seconds = time.perf_counter() - started
     fit_seconds = time_fit(splits)
+    # After `model.fit`: training through the engine turns Grappler off in this process.
+    export_direct, export_saved = time_export(splits)
 
     print(f"data: {splits.sizes()}, network: 400 → 25 → 15 → 1, {CONFIG.epochs} epochs of 32")
     print(f"(a) model.fit:                    {fit_seconds:7.3f} s")
@@ -144,8 +192,13 @@ def main() -> None:
         f"(c) NumPy reference:              {numpy_seconds:7.3f} s "
         f"(final val_loss {numpy_history[-1][0]:.4f}, val_accuracy {numpy_history[-1][1]:.3f})"
     )
+    print(
+        f"(d) .keras export, 25-17 units:   direct {export_direct * 1000:.1f} ms, "
+        f"model.save {export_saved * 1000:.1f} ms (medians of {EXPORT_REPEATS})"
+    )
     print(f"engine/fit: {engine_fresh / fit_seconds:.3f}")
     print(f"engine/numpy: {engine_repeat / numpy_seconds:.3f}")
+    print(f"export/keras_save: {export_direct / export_saved:.3f}")
 
 
 if __name__ == "__main__":

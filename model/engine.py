@@ -21,10 +21,6 @@ MAX_EPOCHS_PER_CALL = 64
 ORDER_CELLS_PER_CALL = 250_000
 
 _engines: OrderedDict[tuple, Engine] = OrderedDict()
-# Compiled Keras models of a padded run's own widths, for its `.keras` file: building one takes
-# about 50 ms of a worker, and a class's runs share a few widths.
-CACHED_EXPORT_MODELS = 8
-_export_models: OrderedDict[tuple, Any] = OrderedDict()
 
 
 def glorot_weights(config: TrainConfig) -> NetworkWeights:
@@ -336,36 +332,11 @@ class Engine:
     def keras_file_bytes(self, weights: NetworkWeights) -> bytes:
         """These weights, with the optimizer's state, in the lesson's compiled model of the run's
         own widths: a `.keras` file for the learner to download (and to train on in Keras)."""
-        from model.network import keras_file_bytes
+        from model.keras_export import keras_file_bytes
 
-        if padded_units(self.config.hidden_units) == self.config.hidden_units:
-            self.model.set_weights(weights.as_list())
-            return keras_file_bytes(self.model)
-        model = export_model(self.config)
-        model.set_weights(weights.as_list())
-        for variable, value in zip(
-            state_variables(model.optimizer), self.optimizer_state(), strict=True
-        ):
-            variable.assign(value)
-        return keras_file_bytes(model)
+        return keras_file_bytes(self.config, weights, self.optimizer_state())
 
 
 def state_variables(optimizer: Any) -> list[Any]:
     """An optimizer's step count and moments: everything it carries but the learning rate."""
     return [variable for variable in optimizer.variables if variable.name != "learning_rate"]
-
-
-def export_model(config: TrainConfig) -> Any:
-    """A compiled Keras model of the config's own widths with its optimizer built, cached."""
-    from model.network import build_model, compile_model
-
-    key = (config.hidden_units, config.activation, config.loss, config.optimizer)
-    model = _export_models.pop(key, None)
-    if model is None:
-        model = compile_model(build_model(config), config)
-        model.optimizer.build(model.trainable_variables)
-    _export_models[key] = model
-    while len(_export_models) > CACHED_EXPORT_MODELS:
-        _export_models.popitem(last=False)
-    model.optimizer.learning_rate = config.learning_rate
-    return model

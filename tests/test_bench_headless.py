@@ -21,9 +21,7 @@ def test_a_headless_learner_trains_sees_its_own_results_and_draws_a_one(server_u
     result = SessionResult(0, config.hidden_units)
 
     async def learner() -> None:
-        tab = await HeadlessTabs(server_url).open_train(
-            train_query(config.hidden_units, 7), config
-        )
+        tab = await HeadlessTabs(server_url).open_train(train_query(config.hidden_units, 7), config)
         try:
             await tab.press_train(result)
             # Only the page's own fragment reruns, sent on the timers it asks for, can
