@@ -57,6 +57,11 @@ class Variation:
                 raise ValueError(f"{PROBE_LABELS[name]} must be between {low:g} and {high:g}")
 
     @property
+    def moves(self) -> bool:
+        """Whether it shifts, turns or resizes the drawing (anything but thickening)."""
+        return bool(self.shift_x or self.shift_y or self.rotation or self.scale != 1.0)
+
+    @property
     def is_identity(self) -> bool:
         return all(getattr(self, name) == PROBE_RANGES[name][3] for name in PROBE_RANGES)
 
@@ -114,19 +119,20 @@ def _affine(frames: np.ndarray, variations: list[Variation]) -> np.ndarray:
     y = grid[None, :, None] - shifts[:, 1, None, None]
     source_x = cos[:, None, None] * x - sin[:, None, None] * y + centre - 0.5
     source_y = sin[:, None, None] * x + cos[:, None, None] * y + centre - 0.5
-    left, top = np.floor(source_x).astype(int), np.floor(source_y).astype(int)
-    right_share, bottom_share = source_x - left, source_y - top
-    padded = np.pad(frames, ((0, 0), (1, 1), (1, 1)))
-    batch = np.arange(count)[:, None, None]
-
-    def at(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        inside = (rows >= -1) & (rows <= side) & (cols >= -1) & (cols <= side)
-        values = padded[batch, np.clip(rows + 1, 0, side + 1), np.clip(cols + 1, 0, side + 1)]
-        return np.where(inside, values, 0.0)
-
-    top_row = (1 - right_share) * at(top, left) + right_share * at(top, left + 1)
-    bottom_row = (1 - right_share) * at(top + 1, left) + right_share * at(top + 1, left + 1)
-    return ((1 - bottom_share) * top_row + bottom_share * bottom_row).astype(np.float32)
+    left, top = np.floor(source_x), np.floor(source_y)
+    right_share = (source_x - left).astype(np.float32)
+    bottom_share = (source_y - top).astype(np.float32)
+    # Two pixels of black all round: a corner clipped into them reads black, as everything
+    # outside the frame does, so one flat gather per corner needs no mask.
+    width = side + 4
+    padded = np.pad(frames, ((0, 0), (2, 2), (2, 2))).reshape(-1)
+    columns = np.clip(left, -2, side).astype(np.intp) + 2
+    rows = np.clip(top, -2, side).astype(np.intp) + 2
+    at = (np.arange(count) * width * width)[:, None, None] + rows * width + columns
+    below = at + width
+    top_row = padded[at] + right_share * (padded[at + 1] - padded[at])
+    bottom_row = padded[below] + right_share * (padded[below + 1] - padded[below])
+    return (top_row + bottom_share * (bottom_row - top_row)).astype(np.float32)
 
 
 def _varied(image: np.ndarray, variations: list[Variation]) -> np.ndarray:
@@ -138,11 +144,7 @@ def _varied(image: np.ndarray, variations: list[Variation]) -> np.ndarray:
                 _thickened(image, variation.thickness) if variation.thickness else image
             )
     frames = np.stack([thickened[variation.thickness] for variation in variations])
-    moving = [
-        index
-        for index, variation in enumerate(variations)
-        if replace(variation, thickness=0.0) != Variation()
-    ]
+    moving = [index for index, variation in enumerate(variations) if variation.moves]
     if moving:
         frames[moving] = _affine(frames[moving], [variations[index] for index in moving])
     return np.clip(frames, 0.0, 1.0)
