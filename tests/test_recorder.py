@@ -88,3 +88,18 @@ def test_a_diverged_job_is_stored_as_diverged_with_the_reason() -> None:
     ended = replace(view("run", DONE, logs(1, 2)), result=SimpleNamespace(diverged=True))
     assert outcome(ended) == (DIVERGED, DIVERGED_MESSAGE)
     assert outcome(replace(ended, result=None, error="boom", state="failed")) == ("failed", "boom")
+
+
+def test_a_run_that_ends_within_the_checkpoint_interval_writes_only_its_end() -> None:
+    recorded: list[JobView] = []
+    pool = JobManager(
+        workers=1, jobs_per_worker=100, recorder=recorded.append, checkpoint_seconds=60.0
+    )
+    try:
+        assert pool.wait_until_ready(WAIT)
+        config = TrainConfig(hidden_units=(4,), epochs=30)
+        finished(pool, pool.submit(JobRequest(config, tag="run")))
+    finally:
+        pool.shutdown()
+    # A class's short runs cost the store one write each, not a checkpoint as well.
+    assert [view.state for view in recorded] == [DONE]

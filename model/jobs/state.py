@@ -208,6 +208,9 @@ class JobState:
         now = time.monotonic()
         if job.started_at is None:
             job.started_at = now
+            # The first checkpoint comes a checkpoint's interval into training: a class's runs
+            # end sooner, and their end is written anyway.
+            job.recorded_at = now
         job.slice_started = now
         job.slice_first = len(job.history)
         job.slice_epochs = 0
