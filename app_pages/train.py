@@ -8,12 +8,12 @@ from model.jobs import CANCELLED, STOPPED
 from ui.class_data import offered_datasets, render_class_score
 from ui.class_panel import render_attach_setup
 from ui.controls import render_controls
-from ui.estimate import render_estimate, run_problem
+from ui.estimate import render_estimate
 from ui.explain import show_training_hidden_space
 from ui.lab import client_address
 from ui.run_sync import sync
 from ui.runs import (
-    continue_problem,
+    button_states,
     continue_run,
     latest_run,
     reset_model,
@@ -48,36 +48,38 @@ if valid:
 else:
     st.error(chosen, icon=":material/error:")
 
-run = latest_run()
-training = run is not None and run.training
-cap = run_problem(chosen) if valid and not training else None
-blocked = (continue_problem(chosen) or cap) if valid else chosen
+# A press of Train or Continue starts its run before the buttons are drawn, so that they and
+# everything below show that run in this script run: no second run of the whole page.
+buttons = button_states(chosen)
+refusal = None
+if st.session_state.get("train_button") and valid and not buttons.training and not buttons.cap:
+    refused = start_run(chosen, client=client_address())
+    refusal = None if refused is None else (refused, ":material/inventory_2:")
+    buttons = button_states(chosen)
+elif st.session_state.get("continue_button") and buttons.blocked is None:
+    refused = continue_run(chosen, client=client_address())
+    refusal = None if refused is None else (refused, ":material/timer_off:")
+    buttons = button_states(chosen)
+training, cap = buttons.training, buttons.cap
 train_col, stop_col, continue_col, reset_col = st.columns(4)
-if train_col.button(
+train_col.button(
     "Train",
     type="primary",
     disabled=training or not valid or cap is not None,
     icon=":material/play_arrow:",
     key="train_button",
-):
-    refused = start_run(chosen, client=client_address())
-    if refused is None:
-        st.rerun()
-    st.error(refused, icon=":material/inventory_2:")
+)
 if stop_col.button("Stop", disabled=not training, icon=":material/stop:", key="stop_button"):
     stop_run()
     st.rerun()
-if continue_col.button(
+continue_col.button(
     "Continue",
-    disabled=blocked is not None,
-    help=blocked or "Train the same weights for the chosen number of epochs more.",
+    disabled=buttons.blocked is not None,
+    help=buttons.blocked or "Train the same weights for the chosen number of epochs more.",
     icon=":material/resume:",
     key="continue_button",
-):
-    refused = continue_run(chosen, client=client_address())
-    if refused is None:
-        st.rerun()
-    st.error(refused, icon=":material/timer_off:")
+)
+run = latest_run()
 if reset_col.button(
     "Reset",
     disabled=run is None or run.result_weights is None,
@@ -87,6 +89,8 @@ if reset_col.button(
 ):
     reset_model()
     st.rerun()
+if refusal is not None:
+    st.error(refusal[0], icon=refusal[1])
 if valid and not training:
     render_estimate(chosen, cap)
 

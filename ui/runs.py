@@ -233,6 +233,29 @@ def continue_problem(config: TrainConfig) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class ButtonStates:
+    """What the Train page's buttons may do now."""
+
+    training: bool
+    # What a cap says against a new run of the chosen setup (Train is disabled if anything).
+    cap: str | None
+    # Why Continue cannot go on (the chosen setup's problem if it is not a valid setup).
+    blocked: str | None
+
+
+def button_states(chosen: TrainConfig | str) -> ButtonStates:
+    """The buttons' states for the chosen setup, or for the message that says why it is not one."""
+    from ui.estimate import run_problem
+
+    run = latest_run()
+    training = run is not None and run.training
+    valid = isinstance(chosen, TrainConfig)
+    cap = run_problem(chosen) if valid and not training else None
+    blocked = (continue_problem(chosen) or cap) if valid else chosen
+    return ButtonStates(training, cap, blocked)
+
+
 def continue_run(config: TrainConfig, client: str | None = None) -> str | None:
     """Train the latest run's weights further; the reason a cap refuses it, or None."""
     run = latest_run()
