@@ -110,6 +110,7 @@ from tests.conftest import CHROMIUM_ARGS, chromium_path, start_server, stop_serv
 
 STARVED_TAB_GRACE_SECONDS = 900
 MAKESPAN_TARGET, NUMPY_MAKESPAN_TARGET = 1.2, 1.0
+NUMPY_REPEATS = 3
 # `--hogs`: the server's run cap lifted for the hogs' runs (bench/class_sessions.py); targets
 # for the class that trains beside them.
 HOG_RUN_CAP_SECONDS = "86400"
@@ -178,9 +179,9 @@ async def browser_classroom(
         await playwright.stop()
 
 
-def numpy_single_run(repeats: int = 3) -> float:
-    """Seconds of the NumPy reference trainer (bench/train_speed.py) for one default run: the
-    median of `repeats`, so that one slow moment of a shared machine does not set the ideal."""
+def numpy_runs(repeats: int = NUMPY_REPEATS) -> list[float]:
+    """Seconds of the NumPy reference trainer (bench/train_speed.py) for one default run, each
+    of `repeats` runs."""
     from bench.train_speed import train_numpy
     from model.data import load_splits
 
@@ -190,7 +191,7 @@ def numpy_single_run(repeats: int = 3) -> float:
         started = time.perf_counter()
         train_numpy(splits)
         seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds)
+    return seconds
 
 
 def run_in_own_session(workers: int) -> int:
@@ -253,7 +254,7 @@ def main() -> int:
         server_env[ORPHAN_GRACE_ENV] = str(STARVED_TAB_GRACE_SECONDS)
         if args.hogs:
             server_env[MAX_RUN_SECONDS_ENV] = HOG_RUN_CAP_SECONDS
-        numpy_single = numpy_single_run()
+        numpy_seconds = numpy_runs()
         class_size = args.sessions - args.hogs
         process, base = start_server(env=server_env)
         try:
@@ -271,6 +272,10 @@ def main() -> int:
         finally:
             stop_server(process)
         jobs = read_job_log(job_log)
+    # Timed before the server starts and after it stops: this shared machine's speed drifts
+    # by a fifth over minutes, and the class runs between the two.
+    numpy_seconds += numpy_runs()
+    numpy_single = statistics.median(numpy_seconds)
     peak_gb = report_classroom(single, results, args.workers, sampler)
     ratio, makespan = report_server_side(jobs, class_size, args.workers, args.hogs)
     numpy_ideal = class_size * numpy_single / args.workers
@@ -286,7 +291,8 @@ def main() -> int:
         )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"NumPy reference run (median of 3): {numpy_single:.2f} s; ideal {class_size} × that / "
+        f"NumPy reference run: {numpy_single:.2f} s (median of {len(numpy_seconds)}, half before "
+        f"the server started, half after it stopped); ideal {class_size} × that / "
         f"{args.workers} = {numpy_ideal:.1f} s"
     )
     print(f"makespan/ideal: {ratio:.2f}")
