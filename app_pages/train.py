@@ -14,10 +14,9 @@ from ui.lab import client_address
 from ui.run_sync import sync
 from ui.runs import (
     button_states,
-    continue_run,
     latest_run,
+    press,
     reset_model,
-    start_run,
     stop_run,
 )
 from ui.share import (
@@ -28,6 +27,9 @@ from ui.share import (
     starting_settings,
 )
 from ui.training import live_view, render_curves, render_history, render_results
+
+# The buttons whose press starts a run, read before they are drawn (see below).
+PRESS_KEYS = ("train_button", "continue_button")
 
 st.title("Train")
 st.caption(
@@ -51,18 +53,13 @@ else:
 # A press of Train or Continue starts its run before the buttons are drawn, so that they and
 # everything below show that run in this script run: no second run of the whole page.
 buttons = button_states(chosen)
-refusal = None
-if st.session_state.get("train_button") and valid and not buttons.training and not buttons.cap:
-    refused = start_run(chosen, client=client_address())
-    refusal = None if refused is None else (refused, ":material/inventory_2:")
-    buttons = button_states(chosen)
-elif st.session_state.get("continue_button") and buttons.blocked is None:
-    refused = continue_run(chosen, client=client_address())
-    refusal = None if refused is None else (refused, ":material/timer_off:")
+train_early, continue_early = (st.session_state.get(key) is True for key in PRESS_KEYS)
+refusal = press(chosen, buttons, train_early, continue_early, client_address())
+if train_early or continue_early:
     buttons = button_states(chosen)
 training, cap = buttons.training, buttons.cap
 train_col, stop_col, continue_col, reset_col = st.columns(4)
-train_col.button(
+train_late = train_col.button(
     "Train",
     type="primary",
     disabled=training or not valid or cap is not None,
@@ -72,13 +69,19 @@ train_col.button(
 if stop_col.button("Stop", disabled=not training, icon=":material/stop:", key="stop_button"):
     stop_run()
     st.rerun()
-continue_col.button(
+continue_late = continue_col.button(
     "Continue",
     disabled=buttons.blocked is not None,
     help=buttons.blocked or "Train the same weights for the chosen number of epochs more.",
     icon=":material/resume:",
     key="continue_button",
 )
+if (train_late and not train_early) or (continue_late and not continue_early):
+    # A session's first script run cannot read a button by its key before drawing it (a tab
+    # that reconnected to a restarted server): its press starts here, and the page runs again.
+    refusal = press(chosen, buttons, train_late, continue_late, client_address())
+    if refusal is None:
+        st.rerun()
 run = latest_run()
 if reset_col.button(
     "Reset",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -13,7 +14,10 @@ from model.config import TrainConfig
 
 
 def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 240))
+    """Run it in a thread of its own: Playwright's sync API (the browser tests) leaves an
+    event loop running in the main thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, asyncio.wait_for(coroutine, 240)).result()
 
 
 def test_a_headless_learner_trains_sees_its_own_results_and_draws_a_one(server_url):

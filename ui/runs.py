@@ -256,6 +256,24 @@ def button_states(chosen: TrainConfig | str) -> ButtonStates:
     return ButtonStates(training, cap, blocked)
 
 
+def press(
+    chosen: TrainConfig | str,
+    buttons: ButtonStates,
+    train: bool,
+    go_on: bool,
+    client: str | None = None,
+) -> tuple[str, str] | None:
+    """Start what a press of Train (`train`) or Continue (`go_on`) asks for, if its button was
+    enabled; the refusal's message and icon, or None."""
+    if train and isinstance(chosen, TrainConfig) and not buttons.training and not buttons.cap:
+        refused = start_run(chosen, client=client)
+        return None if refused is None else (refused, ":material/inventory_2:")
+    if go_on and isinstance(chosen, TrainConfig) and buttons.blocked is None:
+        refused = continue_run(chosen, client=client)
+        return None if refused is None else (refused, ":material/timer_off:")
+    return None
+
+
 def continue_run(config: TrainConfig, client: str | None = None) -> str | None:
     """Train the latest run's weights further; the reason a cap refuses it, or None."""
     run = latest_run()
