@@ -255,31 +255,39 @@ def test_the_expected_time_is_shown_beside_train_and_a_run_over_the_cap_is_refus
     assert not at.error and not at.button(key="train_button").proto.disabled
 
 
+def _view(state: str, **fields):
+    """A job's view as the pool gives it: job 7 of 100 epochs, no weights, as `fields` change it."""
+    from model.jobs.api import JobView
+
+    defaults = {
+        "job_id": 7,
+        "owner": "me",
+        "state": state,
+        "position": None,
+        "epochs_done": 0,
+        "epochs_total": 100,
+        "history": (),
+        "weights": None,
+        "error": None,
+        "error_kind": None,
+        "result": None,
+        "submitted_at": 0.0,
+        "started_at": 0.5,
+        "finished_at": None,
+        "worker_pid": None,
+    }
+    return JobView(**(defaults | fields))
+
+
 def _paused_progress(epochs_done: int) -> None:
     from model.config import TrainConfig
-    from model.jobs.api import QUEUED, JobView
+    from model.jobs.api import QUEUED
+    from tests.test_train_page import _view
     from ui.runs import Run
     from ui.training import render_progress
 
-    view = JobView(
-        7,
-        "me",
-        QUEUED,
-        3,
-        epochs_done,
-        100,
-        (),
-        None,
-        None,
-        None,
-        None,
-        0.0,
-        0.5,
-        None,
-        None,
-        estimated_wait=2.0,
-        preempted=True,
-        slices=1,
+    view = _view(
+        QUEUED, position=3, epochs_done=epochs_done, estimated_wait=2.0, preempted=True, slices=1
     )
     render_progress(Run(1, TrainConfig(), job_id=7), view)
 
@@ -298,29 +306,6 @@ def test_a_run_paused_while_its_copies_were_made_says_so() -> None:
     assert "0 epochs" not in text and "(you are number 3 in the queue, " in text
 
 
-def _view(state: str, work_left: float | None = None):
-    from model.jobs.api import JobView
-
-    return JobView(
-        7,
-        "me",
-        state,
-        None,
-        0,
-        100,
-        (),
-        None,
-        None,
-        None,
-        None,
-        0.0,
-        0.5,
-        None,
-        None,
-        work_left=work_left,
-    )
-
-
 def test_the_live_view_reruns_the_page_when_the_run_ends_or_needs_the_other_pace() -> None:
     from model.jobs.api import DONE, QUEUED, RUNNING, STOPPED
     from ui.training import QUEUED_POLL_SECONDS, page_must_rerun
@@ -330,11 +315,13 @@ def test_the_live_view_reruns_the_page_when_the_run_ends_or_needs_the_other_pace
     assert page_must_rerun(_view(DONE), polled_slowly=True)
     assert page_must_rerun(_view(STOPPED), polled_slowly=False)
     # The pace it is polled at still fits.
-    assert not page_must_rerun(_view(RUNNING, 5.0), polled_slowly=False)
+    assert not page_must_rerun(_view(RUNNING, work_left=5.0), polled_slowly=False)
     assert not page_must_rerun(_view(QUEUED), polled_slowly=True)
     # Paused for others: slow down.
     assert page_must_rerun(_view(QUEUED), polled_slowly=False)
     # Started from the queue: quick polls only for a run that outlasts a slow poll.
-    assert not page_must_rerun(_view(RUNNING, QUEUED_POLL_SECONDS / 2), polled_slowly=True)
-    assert page_must_rerun(_view(RUNNING, QUEUED_POLL_SECONDS * 3), polled_slowly=True)
-    assert page_must_rerun(_view(RUNNING, None), polled_slowly=True)
+    assert not page_must_rerun(
+        _view(RUNNING, work_left=QUEUED_POLL_SECONDS / 2), polled_slowly=True
+    )
+    assert page_must_rerun(_view(RUNNING, work_left=QUEUED_POLL_SECONDS * 3), polled_slowly=True)
+    assert page_must_rerun(_view(RUNNING, work_left=None), polled_slowly=True)
