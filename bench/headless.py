@@ -44,6 +44,7 @@ class Shown:
     alert_format: int = 0
     # The fragment that drew it: a widget there reruns only that fragment, as in the browser.
     fragment_id: str = ""
+    disabled: bool = False
 
     @property
     def in_sidebar(self) -> bool:
@@ -62,14 +63,14 @@ def shown_from(path: tuple[int, ...], element: Element, fragment_id: str = "") -
             break
     alert_format = proto.format if kind == "alert" else 0
     widget_id = getattr(proto, "id", "") or ""
-    return Shown(path, kind, label, text, widget_id, alert_format, fragment_id)
+    disabled = bool(getattr(proto, "disabled", False))
+    return Shown(path, kind, label, text, widget_id, alert_format, fragment_id, disabled)
 
 
 @dataclass
 class _Placed:
     shown: Shown
     run_id: str
-    fragment_id: str
 
 
 class HeadlessSession:
@@ -156,6 +157,8 @@ class HeadlessSession:
         button = self.find(lambda shown: shown.kind == "button" and shown.label == label)
         if button is None:
             raise LookupError(f"no button {label!r} on the page")
+        if button.disabled:
+            raise LookupError(f"the button {label!r} is disabled")
         trigger = WidgetState(id=button.widget_id, trigger_value=True)
         await self.rerun([trigger], fragment_id=button.fragment_id)
 
@@ -286,7 +289,7 @@ class HeadlessSession:
         for old in [p for p in self._placed if p[: len(path)] == path and p != path]:
             if self._placed[old].run_id != run_id:
                 del self._placed[old]
-        self._placed[path] = _Placed(shown, run_id, delta.fragment_id)
+        self._placed[path] = _Placed(shown, run_id)
 
     def _finish(self, status: int, run_id: str, fragment_ids: tuple[str, ...]) -> None:
         """Drop what the run that just ended did not draw again, as the browser does."""
@@ -297,7 +300,7 @@ class HeadlessSession:
             stale = [
                 p
                 for p, placed in self._placed.items()
-                if placed.fragment_id in fragment_ids and placed.run_id != run_id
+                if placed.shown.fragment_id in fragment_ids and placed.run_id != run_id
             ]
         else:
             return
