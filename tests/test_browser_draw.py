@@ -17,6 +17,7 @@ pytestmark = pytest.mark.browser
 
 CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
 NO_ANSWER = "–"
+CLEARED_TIMEOUT_MS = 20_000
 Point = tuple[float, float]
 
 
@@ -92,7 +93,9 @@ def draw(page: Page, canvas: Locator, points: list[Point]) -> None:
 
 def clear(page: Page) -> None:
     page.get_by_role("button", name="Reset canvas & history").click()
-    expect(prediction(page)).to_have_text(NO_ANSWER)
+    # The module's first test shares the cores with the training pool's start-up: in the full
+    # suite the cleared answer once took longer than Playwright's default 5 s.
+    expect(prediction(page)).to_have_text(NO_ANSWER, timeout=CLEARED_TIMEOUT_MS)
 
 
 def set_brush(page: Page, key: str) -> None:
