@@ -249,9 +249,10 @@ def main() -> int:
         server_env = {"ZOL_WORKERS": str(args.workers), JOB_LOG_ENV: str(job_log)}
         # Every browser here has the same address: the per-address cap would refuse the class.
         server_env[MAX_RUNS_PER_CLIENT_ENV] = str(args.sessions + 1)
-        # Starved of CPU on purpose, these tabs can miss the websocket's pings for longer than
-        # the pool's grace for a disconnected tab (a student's own computer keeps up).
-        server_env[ORPHAN_GRACE_ENV] = str(STARVED_TAB_GRACE_SECONDS)
+        if args.browsers:
+            # Starved of CPU on purpose, these tabs can miss the websocket's pings for longer
+            # than the pool's grace for a disconnected tab (a student's own computer keeps up).
+            server_env[ORPHAN_GRACE_ENV] = str(STARVED_TAB_GRACE_SECONDS)
         if args.hogs:
             server_env[MAX_RUN_SECONDS_ENV] = HOG_RUN_CAP_SECONDS
         numpy_seconds = numpy_runs()

@@ -95,8 +95,8 @@ def page_must_rerun(view: JobView | None, polled_slowly: bool) -> bool:
     When the job has ended (the results, the buttons), or when it now needs the other pace:
     a run that has paused (queued behind others) is polled slowly. A queued run that starts
     needs the quick pace only if it will train longer than a slow poll: a class's default runs
-    end before the next one, and a run of the whole Train page costs the server as much as
-    dozens of polls.
+    end before the next one, and a run of the whole Train page costs the server 3 to 10 polls'
+    worth.
     """
     if view is None or view.finished:
         return True
